@@ -1,0 +1,97 @@
+//! Creating an account, signing in and out, and who is signed in.
+
+use super::CurrentUser;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// "Create account": makes a new organisation with the person as its Owner and signs them
+/// in. Returns the page to open next.
+#[server(prefix = "/api", endpoint = "sign_up")]
+pub async fn sign_up(
+    first_name: String,
+    last_name: String,
+    email: String,
+    password: String,
+    organisation: String,
+) -> Result<String, AppError> {
+    use crate::backend::{accounts, endpoint, request::Ctx, sessions};
+    endpoint::run(async move {
+        let ctx = Ctx::current()?;
+        let now = ctx.state.clock().now();
+        let form = accounts::SignUpForm {
+            first_name,
+            last_name,
+            email,
+            password,
+            organisation,
+        };
+        let signed_in = accounts::sign_up(&ctx.state, form, &ctx.client(), now).await?;
+        endpoint::set_cookie(sessions::cookie_for(ctx.state.settings(), &signed_in.token));
+        Ok(endpoint::navigate_to("/settings/account"))
+    })
+    .await
+}
+
+/// "Sign in". Returns the page to open next: `next` when it is a path on this site,
+/// otherwise Settings → Account.
+#[server(prefix = "/api", endpoint = "sign_in")]
+pub async fn sign_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<String, AppError> {
+    use crate::backend::{accounts, endpoint, request::Ctx, sessions};
+    endpoint::run(async move {
+        let ctx = Ctx::current()?;
+        let now = ctx.state.clock().now();
+        let signed_in =
+            accounts::sign_in(&ctx.state, &email, &password, &ctx.client(), now).await?;
+        endpoint::set_cookie(sessions::cookie_for(ctx.state.settings(), &signed_in.token));
+        let next = crate::validation::safe_next_path(next.as_deref());
+        Ok(endpoint::navigate_to(&next))
+    })
+    .await
+}
+
+/// "Sign out": ends this session. Returns the sign-in page's path.
+#[server(prefix = "/api", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<String, AppError> {
+    use crate::backend::{accounts, endpoint, request::Ctx, sessions};
+    endpoint::run(async move {
+        let ctx = Ctx::current()?;
+        if let Some(auth) = ctx.session() {
+            let now = ctx.state.clock().now();
+            accounts::sign_out(&ctx.state, &auth, &ctx.client(), now).await?;
+        }
+        endpoint::set_cookie(sessions::clearing_cookie(&ctx.state.settings().public_url));
+        Ok(endpoint::navigate_to("/login"))
+    })
+    .await
+}
+
+/// The signed-in person, or `None` for a visitor.
+#[server(prefix = "/api", endpoint = "current_user")]
+pub async fn load_current_user() -> Result<Option<CurrentUser>, AppError> {
+    use crate::backend::{endpoint, entities::organisations, request::Ctx};
+    use sea_orm::EntityTrait;
+    endpoint::run(async move {
+        let ctx = Ctx::current()?;
+        let Some(auth) = ctx.session() else {
+            return Ok(None);
+        };
+        let organisation = organisations::Entity::find_by_id(auth.user.organisation_id)
+            .one(ctx.state.db())
+            .await?
+            .map(|org| org.name)
+            .unwrap_or_default();
+        let user = &auth.user;
+        Ok(Some(CurrentUser {
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            email: user.email.clone(),
+            role: super::Role::from_stored(&user.role).unwrap_or(super::Role::Member),
+            organisation_name: organisation,
+        }))
+    })
+    .await
+}

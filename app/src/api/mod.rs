@@ -1,0 +1,134 @@
+//! What the browser and the server exchange: shared types and the `#[server]` functions.
+//!
+//! Server functions are public HTTP endpoints under `/api/`. Each one authenticates and
+//! authorises on its own (through [`crate::backend::request::Ctx`]), parses its input into
+//! domain types, calls the domain, and maps the result; the rules live in
+//! [`crate::backend`].
+
+mod auth;
+mod team;
+
+pub use auth::*;
+pub use team::*;
+
+use serde::{Deserialize, Serialize};
+
+/// A person's role in their organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// Created the organisation; can do everything an admin can.
+    Owner,
+    /// Manages the team's security.
+    Admin,
+    Member,
+}
+
+impl Role {
+    /// The identifier stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn from_stored(value: &str) -> Option<Role> {
+        match value {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+
+    /// The word shown in the product.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Owner => "Owner",
+            Role::Admin => "Admin",
+            Role::Member => "Member",
+        }
+    }
+
+    /// Whether the role may manage the team's security.
+    pub fn is_admin(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+}
+
+/// The signed-in person, as the pages show them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: Role,
+    pub organisation_name: String,
+}
+
+impl CurrentUser {
+    pub fn full_name(&self) -> String {
+        full_name(&self.first_name, &self.last_name)
+    }
+
+    pub fn initials(&self) -> String {
+        initials(&self.first_name, &self.last_name)
+    }
+}
+
+/// A member of the organisation, as Settings → Team & roles lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: Role,
+    pub is_you: bool,
+}
+
+impl TeamMember {
+    pub fn full_name(&self) -> String {
+        full_name(&self.first_name, &self.last_name)
+    }
+
+    pub fn initials(&self) -> String {
+        initials(&self.first_name, &self.last_name)
+    }
+}
+
+fn full_name(first: &str, last: &str) -> String {
+    format!("{first} {last}").trim().to_owned()
+}
+
+/// The first character of each name, upper-cased where the script has case: "Élodie Ñúñez"
+/// gives "ÉÑ", "李 小龍" gives "李小".
+pub fn initials(first: &str, last: &str) -> String {
+    [first, last]
+        .iter()
+        .filter_map(|name| name.trim().chars().next())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_work_in_any_script() {
+        assert_eq!(initials("ana", "lópez"), "AL");
+        assert_eq!(initials("élodie", "ñúñez"), "ÉÑ");
+        assert_eq!(initials("李", "小龍"), "李小");
+        assert_eq!(initials("", "Solo"), "S");
+    }
+
+    #[test]
+    fn roles_round_trip_through_storage() {
+        for role in [Role::Owner, Role::Admin, Role::Member] {
+            assert_eq!(Role::from_stored(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::from_stored("root"), None);
+    }
+}

@@ -1,0 +1,19 @@
+//! Periodic clean-up of rows that have outlived their purpose: expired sessions, idle rate
+//! limit windows, stale throttle counters and old security events. Every statement is an
+//! idempotent delete, so several server instances may run it at once.
+
+use super::{rate_limit, security_events, sessions, state::AppState, throttle};
+use sea_orm::DbErr;
+use std::time::Duration;
+
+pub async fn run_once(state: &AppState) -> Result<(), DbErr> {
+    let now = state.clock().now();
+    let settings = state.settings();
+    let sessions = sessions::delete_expired(state.db(), settings, now).await?;
+    let windows =
+        rate_limit::delete_stale(state.db(), Duration::from_secs(24 * 60 * 60), now).await?;
+    let throttles = throttle::delete_stale(state.db(), &settings.sign_in_throttle, now).await?;
+    let events = security_events::delete_expired(state.db(), now).await?;
+    tracing::debug!(sessions, windows, throttles, events, "maintenance done");
+    Ok(())
+}

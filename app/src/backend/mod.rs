@@ -1,0 +1,26 @@
+//! The account domain, compiled into the server only.
+//!
+//! Everything that touches the database or a secret lives here, organised by what the
+//! product calls things (accounts, sessions, passwords, the security log). Server functions
+//! in [`crate::api`] are thin wrappers around these modules.
+
+pub mod accounts;
+pub mod clock;
+pub mod db;
+pub mod endpoint;
+pub mod entities;
+pub mod error;
+pub mod maintenance;
+pub mod passwords;
+pub mod rate_limit;
+pub mod request;
+pub mod secret_key;
+pub mod security_events;
+pub mod sessions;
+pub mod settings;
+pub mod state;
+pub mod team;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod throttle;
+pub mod tokens;

@@ -1,0 +1,242 @@
+//! Sign-in sessions, stored in the database.
+//!
+//! The browser holds a 256-bit random token in an HttpOnly cookie; the database holds only
+//! the token's SHA-256, so neither a database copy nor a log line can be replayed. A session
+//! ends after 30 minutes without use or 12 hours after sign-in, whichever comes first, and
+//! both limits are enforced here on every request. Signing in always creates a new token;
+//! an unknown token is never adopted.
+
+use super::{
+    clock::Timestamp,
+    entities::{sessions, users},
+    request::ClientInfo,
+    settings::{PublicUrl, Settings},
+    tokens,
+};
+use cookie::{Cookie, SameSite};
+use http::{HeaderMap, HeaderValue, header};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    sea_query::{Expr, ExprTrait},
+};
+use std::{fmt, time::Duration};
+use zeroize::Zeroizing;
+
+/// Last-active times are written at most this often per session.
+const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// User agents are stored for the sessions list; anything longer is cut.
+const USER_AGENT_MAX: usize = 512;
+
+/// The cookie value for a new session. Never printed.
+pub struct SessionToken(Zeroizing<String>);
+
+impl SessionToken {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionToken(…)")
+    }
+}
+
+/// A signed-in user and the session they are using.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    pub user: users::Model,
+    pub session: sessions::Model,
+}
+
+/// Creates a session for `user_id` and returns the token for its cookie.
+pub async fn start(
+    db: &impl ConnectionTrait,
+    settings: &Settings,
+    user_id: i64,
+    client: &ClientInfo,
+    now: Timestamp,
+) -> Result<(SessionToken, sessions::Model), DbErr> {
+    let token = tokens::random_token();
+    let session = sessions::ActiveModel {
+        user_id: Set(user_id),
+        token_hash: Set(tokens::digest(&token)),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(now.plus(settings.session_absolute_timeout)),
+        authenticated_at: Set(now),
+        ip: Set(client.ip.clone()),
+        user_agent: Set(client.user_agent.as_deref().map(truncate_user_agent)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok((SessionToken(token), session))
+}
+
+/// Finds the live session for a cookie token. Expired sessions are deleted on sight and
+/// reported as absent; a live one has its last-active time refreshed (at most once a
+/// minute, so browsing costs one write per minute, not one per request).
+pub async fn resolve(
+    db: &impl ConnectionTrait,
+    settings: &Settings,
+    token: &str,
+    now: Timestamp,
+) -> Result<Option<Authenticated>, DbErr> {
+    let found = sessions::Entity::find()
+        .filter(sessions::Column::TokenHash.eq(tokens::digest(token)))
+        .find_also_related(users::Entity)
+        .one(db)
+        .await?;
+    let Some((mut session, Some(user))) = found else {
+        return Ok(None);
+    };
+
+    let idle_deadline = session.last_seen_at.plus(settings.session_idle_timeout);
+    if now >= session.expires_at || now >= idle_deadline {
+        sessions::Entity::delete_by_id(session.id).exec(db).await?;
+        return Ok(None);
+    }
+
+    if session.last_seen_at.until(now) >= TOUCH_INTERVAL {
+        sessions::Entity::update_many()
+            .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
+            .filter(sessions::Column::Id.eq(session.id))
+            .exec(db)
+            .await?;
+        session.last_seen_at = now;
+    }
+    Ok(Some(Authenticated { user, session }))
+}
+
+/// Ends one session (sign out). Its cookie is dead from this moment.
+pub async fn end(db: &impl ConnectionTrait, session_id: i64) -> Result<(), DbErr> {
+    sessions::Entity::delete_by_id(session_id).exec(db).await?;
+    Ok(())
+}
+
+/// Deletes sessions past their absolute or idle deadline.
+pub async fn delete_expired(
+    db: &impl ConnectionTrait,
+    settings: &Settings,
+    now: Timestamp,
+) -> Result<u64, DbErr> {
+    let idle_cutoff = now.minus(settings.session_idle_timeout);
+    let result = sessions::Entity::delete_many()
+        .filter(
+            sessions::Column::ExpiresAt
+                .lte(now)
+                .or(sessions::Column::LastSeenAt.lte(idle_cutoff)),
+        )
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// The cookie's name. Over https it carries the `__Host-` prefix, which makes browsers
+/// insist on `Secure`, `Path=/` and no `Domain`; browsers refuse such a cookie without
+/// `Secure`, so plain http (local use) gets the bare name.
+pub fn cookie_name(public_url: &PublicUrl) -> &'static str {
+    if public_url.is_secure() {
+        "__Host-importops_session"
+    } else {
+        "importops_session"
+    }
+}
+
+/// The `Set-Cookie` value that stores a new session token.
+pub fn cookie_for(settings: &Settings, token: &SessionToken) -> HeaderValue {
+    let max_age = cookie::time::Duration::seconds(
+        i64::try_from(settings.session_absolute_timeout.as_secs()).unwrap_or(i64::MAX),
+    );
+    let cookie = base_cookie(&settings.public_url, token.as_str().to_owned())
+        .max_age(max_age)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The `Set-Cookie` value that removes the session cookie from the browser.
+pub fn clearing_cookie(public_url: &PublicUrl) -> HeaderValue {
+    let cookie = base_cookie(public_url, String::new())
+        .max_age(cookie::time::Duration::ZERO)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn base_cookie(public_url: &PublicUrl, value: String) -> cookie::CookieBuilder<'static> {
+    Cookie::build((cookie_name(public_url), value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(public_url.is_secure())
+}
+
+/// The session token in a request's cookies, if there is one.
+pub fn token_from(headers: &HeaderMap, public_url: &PublicUrl) -> Option<String> {
+    let name = cookie_name(public_url);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name && !cookie.value().is_empty())
+        .map(|cookie| cookie.value().to_owned())
+}
+
+fn truncate_user_agent(user_agent: &str) -> String {
+    user_agent.chars().take(USER_AGENT_MAX).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_follow_the_public_url() {
+        let https = Settings::new(PublicUrl::parse("https://account.example.com").unwrap());
+        let token = SessionToken(Zeroizing::new("tok".into()));
+        let set = cookie_for(&https, &token);
+        let set = set.to_str().unwrap();
+        assert!(set.starts_with("__Host-importops_session=tok"));
+        for attribute in [
+            "HttpOnly",
+            "SameSite=Lax",
+            "Path=/",
+            "Secure",
+            "Max-Age=43200",
+        ] {
+            assert!(set.contains(attribute), "{set} lacks {attribute}");
+        }
+        assert!(!set.contains("Domain"));
+
+        let http = Settings::new(PublicUrl::parse("http://127.0.0.1:3000").unwrap());
+        let set = cookie_for(&http, &token);
+        let set = set.to_str().unwrap();
+        assert!(set.starts_with("importops_session=tok"));
+        assert!(!set.contains("Secure"));
+    }
+
+    #[test]
+    fn tokens_are_read_from_the_cookie_header() {
+        let url = PublicUrl::parse("http://127.0.0.1:3000").unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; importops_session=xyz; b=2"),
+        );
+        assert_eq!(token_from(&headers, &url).as_deref(), Some("xyz"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("importops_session="),
+        );
+        assert_eq!(token_from(&headers, &url), None);
+    }
+
+    #[test]
+    fn debug_never_prints_the_token() {
+        let token = SessionToken(Zeroizing::new("secret-token".into()));
+        assert!(!format!("{token:?}").contains("secret"));
+    }
+}

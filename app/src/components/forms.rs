@@ -1,0 +1,76 @@
+//! Form fields and messages that show the server's answer.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// A labelled input with an optional hint and the server's message for it. The message is
+/// linked to the input (`aria-describedby`) and marks it invalid, so screen readers read it
+/// with the field.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] autofocus: bool,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described_by = match hint {
+        Some(_) => format!("{hint_id} {error_id}"),
+        None => error_id.clone(),
+    };
+    view! {
+        <div class="field" class:has-error=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            {hint.map(|hint| view! { <p class="field-hint" id=hint_id.clone()>{hint}</p> })}
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                required=required
+                autofocus=autofocus
+                value=value
+                aria-describedby=described_by
+                aria-invalid=move || error.get().map(|_| "true")
+            />
+            <p class="field-error" id=error_id>
+                {move || error.get()}
+            </p>
+        </div>
+    }
+}
+
+/// The form-level message for an error that is not about one field (wrong password,
+/// throttling, an outage). Announced by screen readers as soon as it appears.
+#[component]
+pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    let message = move || {
+        error
+            .get()
+            .filter(|e| !e.is_field_error())
+            .map(|e| e.to_string())
+    };
+    view! {
+        <div class="form-alert-region" role="alert">
+            {move || message().map(|message| view! { <p class="alert alert-error">{message}</p> })}
+        </div>
+    }
+}
+
+/// After a successful sign-in, sign-up or sign-out, loads the page the server named. A full
+/// page load (rather than client-side navigation) makes every part of the page reflect the
+/// new session.
+pub fn navigate_on_success(value: impl Get<Value = Option<Result<String, AppError>>> + 'static) {
+    Effect::new(move |_| {
+        if let Some(Ok(path)) = value.get() {
+            let _ = window().location().set_href(&path);
+        }
+    });
+}

@@ -1,0 +1,31 @@
+//! One module per page.
+
+mod login;
+mod not_found;
+mod settings;
+mod signup;
+
+pub use login::LoginPage;
+pub use not_found::NotFound;
+pub use settings::{AccountPage, SettingsLayout, TeamPage};
+pub use signup::SignUpPage;
+
+use crate::components::Brand;
+use leptos::prelude::*;
+
+/// The centred card that the sign-in and sign-up pages share.
+#[component]
+fn AuthCard(children: Children) -> impl IntoView {
+    view! {
+        <div class="auth-page">
+            <header class="auth-header">
+                <a href="/login" class="auth-brand">
+                    <Brand/>
+                </a>
+            </header>
+            <main id="main" class="auth-card">
+                {children()}
+            </main>
+        </div>
+    }
+}
