@@ -13,6 +13,8 @@ pub const NAME_MAX_CHARS: usize = 100;
 /// Password limits, counted in Unicode code points after NFKC normalisation.
 pub const PASSWORD_MIN_CHARS: usize = 12;
 pub const PASSWORD_MAX_CHARS: usize = 128;
+/// The largest picture upload accepted.
+pub const AVATAR_MAX_BYTES: usize = 10 * 1024 * 1024;
 /// Anything longer than this is refused before normalising or hashing, so a megabyte of
 /// input costs nothing. 128 code points are at most 512 bytes of UTF-8.
 pub const PASSWORD_MAX_BYTES: usize = 4 * PASSWORD_MAX_CHARS;

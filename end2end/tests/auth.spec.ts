@@ -10,8 +10,10 @@ test("sign up, land on Settings → Account, sign out, sign back in", async ({ p
   await signUp(page, person);
   await expect(page.getByRole("heading", { name: "Account", level: 1 })).toBeVisible();
   const profile = page.getByRole("region", { name: "Your profile" });
-  await expect(profile.getByText(`${person.firstName} ${person.lastName}`)).toBeVisible();
-  await expect(profile.getByText(person.email)).toBeVisible();
+  await expect(profile.getByLabel("First name")).toHaveValue(person.firstName);
+  await expect(profile.getByLabel("Last name")).toHaveValue(person.lastName);
+  await expect(page.getByRole("region", { name: "Email" }).getByText(person.email)).toBeVisible();
+  await expect(page.getByLabel(`Account menu for ${person.firstName} ${person.lastName}`)).toBeVisible();
   await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
   await expectAccessible(page);
 
@@ -24,7 +26,7 @@ test("sign up, land on Settings → Account, sign out, sign back in", async ({ p
   await open(page, "/login");
   await signIn(page, person.email, person.password);
   await expect(page).toHaveURL(/\/settings\/account$/);
-  await expect(page.getByRole("region", { name: "Your profile" }).getByText(person.email)).toBeVisible();
+  await expect(page.getByRole("region", { name: "Email" }).getByText(person.email)).toBeVisible();
 });
 
 test("a wrong password says so, without revealing whether the account exists", async ({ page }) => {

@@ -10,13 +10,19 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261203_000001_accounts;
+mod m20261203_000002_avatars;
+mod m20261203_000003_mail_outbox;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261203_000001_accounts::Migration)]
+        vec![
+            Box::new(m20261203_000001_accounts::Migration),
+            Box::new(m20261203_000002_avatars::Migration),
+            Box::new(m20261203_000003_mail_outbox::Migration),
+        ]
     }
 }
 

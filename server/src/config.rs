@@ -1,8 +1,11 @@
 //! Configuration: read once at start-up from flags, with environment variables as
 //! fallbacks, and checked before anything starts. Every setting is listed in the README.
 
-use app::backend::settings::{PublicUrl, RateLimit, Settings};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use app::backend::{
+    mail::{self, MailSettings, MailTransport, Mailbox, SmtpUrl},
+    settings::{PublicUrl, RateLimit, Settings},
+};
+use clap::{Args, Parser, Subcommand, ValueEnum, builder::TypedValueParser, error::ErrorKind};
 use std::{net::IpAddr, net::SocketAddr, path::PathBuf, time::Duration};
 
 #[derive(Debug, Parser)]
@@ -135,6 +138,18 @@ pub struct Config {
     /// New accounts allowed per client address, as `count/period`.
     #[arg(long, env = "IMPORTOPS_SIGN_UP_RATE_LIMIT", default_value = "10/1h", value_parser = parse_rate, global = true)]
     pub sign_up_rate_limit: RateLimit,
+
+    /// SMTP server for outgoing mail: `smtp://user:password@host:587` (STARTTLS, required),
+    /// `smtps://user:password@host:465` (TLS), or `smtp://host:1025?tls=none` (unencrypted,
+    /// no password; for a local test server). Without it each message is written as an
+    /// `.eml` file in `<data dir>/outbox/`. It holds a password: prefer the variable to
+    /// the flag, which other users of the machine can see.
+    #[arg(long, env = "IMPORTOPS_SMTP_URL", hide_env_values = true, value_parser = SmtpUrlParser, global = true)]
+    pub smtp_url: Option<SmtpUrl>,
+
+    /// Sender of every message, `Name <address>` or an address (then named ImportOps).
+    #[arg(long, env = "IMPORTOPS_MAIL_FROM", default_value = mail::DEFAULT_SENDER, value_parser = parse_mail_from, global = true)]
+    pub mail_from: Mailbox,
 }
 
 impl Config {
@@ -146,6 +161,15 @@ impl Config {
         settings.sign_in_rate = self.sign_in_rate_limit;
         settings.sign_up_rate = self.sign_up_rate_limit;
         settings
+    }
+
+    /// The mail worker's settings.
+    pub fn mail_settings(&self) -> MailSettings {
+        let transport = match &self.smtp_url {
+            Some(url) => MailTransport::Smtp(url.clone()),
+            None => MailSettings::folder_in(&self.data_dir),
+        };
+        MailSettings::new(transport, self.mail_from.clone())
     }
 
     pub fn database_url(&self) -> String {
@@ -162,6 +186,38 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
         return Err("the duration must be longer than zero".into());
     }
     Ok(duration)
+}
+
+fn parse_mail_from(value: &str) -> Result<Mailbox, String> {
+    mail::parse_sender(value)
+}
+
+/// Reads `--smtp-url` with an error that names the problem but not the value, which may
+/// hold a password (clap's own errors quote the value).
+#[derive(Clone)]
+struct SmtpUrlParser;
+
+impl TypedValueParser for SmtpUrlParser {
+    type Value = SmtpUrl;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<SmtpUrl, clap::Error> {
+        let refuse = |reason: &str| {
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!("the SMTP URL (--smtp-url, IMPORTOPS_SMTP_URL) is not usable: {reason}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let value = value
+            .to_str()
+            .ok_or_else(|| refuse("it is not valid UTF-8"))?;
+        SmtpUrl::parse(value).map_err(|reason| refuse(&reason))
+    }
 }
 
 fn parse_rate(value: &str) -> Result<RateLimit, String> {
@@ -253,6 +309,69 @@ mod tests {
         assert!(parse(&["--log-format", "xml"]).is_err());
         assert!(parse(&["--trusted-proxies", "10.0.0.1,not-an-ip"]).is_err());
         assert!(parse(&["--session-lifetime", "forever"]).is_err());
+    }
+
+    #[test]
+    fn mail_goes_to_files_in_the_data_dir_until_smtp_is_configured() {
+        let cli = parse(&["--data-dir", "/srv/importops"]).unwrap();
+        let mail = cli.config.mail_settings();
+        assert!(
+            matches!(&mail.transport, MailTransport::Folder(folder)
+                if folder == std::path::Path::new("/srv/importops/outbox")),
+            "{:?}",
+            mail.transport
+        );
+        assert_eq!(mail.from.to_string(), "ImportOps <no-reply@localhost>");
+
+        let cli = parse(&[
+            "--smtp-url",
+            "smtps://mailer:s3cret-pw@mail.example.com",
+            "--mail-from",
+            "no-reply@example.com",
+        ])
+        .unwrap();
+        let mail = cli.config.mail_settings();
+        let MailTransport::Smtp(url) = &mail.transport else {
+            panic!("SMTP expected, got {:?}", mail.transport);
+        };
+        assert_eq!((url.host(), url.port()), ("mail.example.com", 465));
+        assert_eq!(mail.from.to_string(), "ImportOps <no-reply@example.com>");
+        assert!(!format!("{cli:?}").contains("s3cret-pw"));
+    }
+
+    #[test]
+    fn bad_mail_settings_are_refused_without_showing_the_password() {
+        let error = parse(&[
+            "--smtp-url",
+            "smtp://mailer:s3cret-pw@mail.example.com?tls=none",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("needs an encrypted connection"), "{error}");
+        assert!(!error.contains("s3cret-pw"), "{error}");
+        let error = parse(&["--smtp-url", "imap://mailer:s3cret-pw@mail.example.com"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("smtp:// or smtps://"), "{error}");
+        assert!(!error.contains("s3cret-pw"), "{error}");
+
+        let error = parse(&["--mail-from", "ImportOps no-reply"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("is not one mail address"), "{error}");
+    }
+
+    #[test]
+    fn help_does_not_show_secret_values() {
+        use clap::CommandFactory;
+        let command = Cli::command();
+        for id in ["smtp_url", "secret_key", "database_url"] {
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_id() == id)
+                .expect(id);
+            assert!(arg.is_hide_env_values_set(), "{id}");
+        }
     }
 
     #[test]

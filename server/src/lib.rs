@@ -1,6 +1,10 @@
 //! The `importops` server: configuration, wiring, and the routes that are not server
 //! functions. Pages and `/api/` server functions come from the `app` crate.
 
+// Rendering the pages' view types nests deeply.
+#![recursion_limit = "256"]
+
+pub mod avatars;
 pub mod config;
 pub mod middleware;
 pub mod telemetry;
@@ -10,6 +14,7 @@ use app::{
     backend::{
         clock::{Clock, SystemClock},
         db::{self, ConnectSettings},
+        mail::Mailer,
         maintenance,
         request::CspNonce,
         secret_key::SecretKey,
@@ -35,12 +40,15 @@ use tower_http::{
     services::ServeDir,
 };
 
-/// The largest request body accepted by pages and server functions. Routes that take
-/// uploads set their own limit.
+/// The largest request body accepted by pages and server functions. The avatar upload
+/// route sets its own.
 const BODY_LIMIT: usize = 64 * 1024;
 
 /// How often expired sessions and stale counters are cleaned up.
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// How long shutting down waits for the mail worker to finish the message in hand.
+const MAIL_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Everything `serve` needs that is not the application state.
 #[derive(Clone)]
@@ -79,7 +87,7 @@ pub fn router(state: AppState, site: Site) -> Router {
     };
     let pkg_dir = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
 
-    Router::new()
+    let pages_and_functions = Router::new()
         .route("/healthz", get(health))
         .route("/api/{*fn_name}", post(server_function))
         .leptos_routes_with_context(&options, routes, context.clone(), render_shell)
@@ -88,6 +96,11 @@ pub fn router(state: AppState, site: Site) -> Router {
             context, shell,
         ))
         .with_state(options)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+
+    Router::new()
+        .merge(avatars::routes())
+        .merge(pages_and_functions)
         .layer(axum::Extension(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -105,7 +118,6 @@ pub fn router(state: AppState, site: Site) -> Router {
             site.http,
             middleware::request_context,
         ))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CompressionLayer::new().compress_when(CompressStaticAssets))
         .layer(CatchPanicLayer::new())
 }
@@ -206,18 +218,21 @@ pub async fn serve(config: Config) -> Result<(), String> {
         );
     }
 
-    spawn_maintenance(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let mailer = Mailer::new(state.clone(), config.mail_settings())?.start();
+    spawn_maintenance(state.clone());
     tracing::info!(url = %config.public_url.origin(), listen = %config.listen, "ImportOps is running");
     println!("ImportOps is running at {}", config.public_url.origin());
 
     let app = router(state, site).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| format!("server error: {e}"))
+        .map_err(|e| format!("server error: {e}"));
+    mailer.shutdown(MAIL_SHUTDOWN_GRACE).await;
+    served
 }
 
 fn spawn_maintenance(state: AppState) {

@@ -128,7 +128,7 @@ pub async fn security_headers(
     let headers = response.headers_mut();
     let csp = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; \
+         style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self' blob:; \
          object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     );
     let mut set = |name: HeaderName, value: &str| {
@@ -163,8 +163,8 @@ pub async fn security_headers(
     response
 }
 
-/// Refuses state-changing requests that another site made the browser send (SECURITY C1),
-/// and server function calls with a body type no server function accepts (C2).
+/// Refuses state-changing requests that another site made the browser send,
+/// and server function calls with a body type no server function accepts.
 ///
 /// Browsers send `Sec-Fetch-Site` on every request; when present it decides alone. Older
 /// browsers and other clients are judged by `Origin`, which must be this site's origin.
@@ -217,7 +217,7 @@ fn has_accepted_content_type(headers: &HeaderMap) -> bool {
 /// Resolves the session once per request and guards the signed-in pages.
 pub async fn session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    if is_static_asset(&path) || path == "/healthz" {
+    if is_static_asset(&path) || path == "/healthz" || path.starts_with("/avatars/") {
         return next.run(request).await;
     }
     let is_api = path.starts_with("/api/");

@@ -72,26 +72,13 @@ pub async fn sign_out() -> Result<String, AppError> {
 /// The signed-in person, or `None` for a visitor.
 #[server(prefix = "/api", endpoint = "current_user")]
 pub async fn load_current_user() -> Result<Option<CurrentUser>, AppError> {
-    use crate::backend::{endpoint, entities::organisations, request::Ctx};
-    use sea_orm::EntityTrait;
+    use crate::backend::{endpoint, profile, request::Ctx};
     endpoint::run(async move {
         let ctx = Ctx::current()?;
-        let Some(auth) = ctx.session() else {
-            return Ok(None);
-        };
-        let organisation = organisations::Entity::find_by_id(auth.user.organisation_id)
-            .one(ctx.state.db())
-            .await?
-            .map(|org| org.name)
-            .unwrap_or_default();
-        let user = &auth.user;
-        Ok(Some(CurrentUser {
-            first_name: user.first_name.clone(),
-            last_name: user.last_name.clone(),
-            email: user.email.clone(),
-            role: super::Role::from_stored(&user.role).unwrap_or(super::Role::Member),
-            organisation_name: organisation,
-        }))
+        match ctx.session() {
+            Some(auth) => Ok(Some(profile::current_user(&ctx.state, &auth).await?)),
+            None => Ok(None),
+        }
     })
     .await
 }

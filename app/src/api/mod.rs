@@ -6,9 +6,11 @@
 //! [`crate::backend`].
 
 mod auth;
+mod profile;
 mod team;
 
 pub use auth::*;
+pub use profile::*;
 pub use team::*;
 
 use serde::{Deserialize, Serialize};
@@ -65,6 +67,8 @@ pub struct CurrentUser {
     pub email: String,
     pub role: Role,
     pub organisation_name: String,
+    /// The profile picture, or `None` to show initials.
+    pub avatar_url: Option<String>,
 }
 
 impl CurrentUser {
@@ -86,6 +90,7 @@ pub struct TeamMember {
     pub email: String,
     pub role: Role,
     pub is_you: bool,
+    pub avatar_url: Option<String>,
 }
 
 impl TeamMember {

@@ -23,22 +23,28 @@ impl Error {
     }
 
     /// What the client sees. Internal causes are logged here, once, under the reference the
-    /// user is shown.
+    /// user is shown (the current request's id).
     pub fn into_app_error(self) -> AppError {
         match self {
             Error::App(error) => error,
+            other => other.into_app_error_with(request::reference()),
+        }
+    }
+
+    /// Like [`Error::into_app_error`], for handlers outside server functions, which know
+    /// their request's id from its extensions.
+    pub fn into_app_error_with(self, reference: String) -> AppError {
+        match self {
+            Error::App(error) => error,
             Error::Db(error) if db::is_unavailable(&error) => {
-                let reference = request::reference();
                 tracing::warn!(%reference, cause = %error, "database unavailable");
                 AppError::Unavailable { reference }
             }
             Error::Db(error) => {
-                let reference = request::reference();
                 tracing::error!(%reference, cause = %error, "database error");
                 AppError::Internal { reference }
             }
             Error::Internal(cause) => {
-                let reference = request::reference();
                 tracing::error!(%reference, %cause, "internal error");
                 AppError::Internal { reference }
             }

@@ -1,8 +1,8 @@
 //! Periodic clean-up of rows that have outlived their purpose: expired sessions, idle rate
-//! limit windows, stale throttle counters and old security events. Every statement is an
-//! idempotent delete, so several server instances may run it at once.
+//! limit windows, stale throttle counters, old security events and old sent or failed mail.
+//! Every statement is an idempotent delete, so several server instances may run it at once.
 
-use super::{rate_limit, security_events, sessions, state::AppState, throttle};
+use super::{mail, rate_limit, security_events, sessions, state::AppState, throttle};
 use sea_orm::DbErr;
 use std::time::Duration;
 
@@ -14,6 +14,14 @@ pub async fn run_once(state: &AppState) -> Result<(), DbErr> {
         rate_limit::delete_stale(state.db(), Duration::from_secs(24 * 60 * 60), now).await?;
     let throttles = throttle::delete_stale(state.db(), &settings.sign_in_throttle, now).await?;
     let events = security_events::delete_expired(state.db(), now).await?;
-    tracing::debug!(sessions, windows, throttles, events, "maintenance done");
+    let mail = mail::delete_finished(state.db(), now).await?;
+    tracing::debug!(
+        sessions,
+        windows,
+        throttles,
+        events,
+        mail,
+        "maintenance done"
+    );
     Ok(())
 }

@@ -5,13 +5,16 @@
 //! in [`crate::api`] are thin wrappers around these modules.
 
 pub mod accounts;
+pub mod avatar;
 pub mod clock;
 pub mod db;
 pub mod endpoint;
 pub mod entities;
 pub mod error;
+pub mod mail;
 pub mod maintenance;
 pub mod passwords;
+pub mod profile;
 pub mod rate_limit;
 pub mod request;
 pub mod secret_key;

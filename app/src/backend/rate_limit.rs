@@ -1,4 +1,4 @@
-//! Per-client request limits (SECURITY R2), as fixed-window counters in the database so that
+//! Per-client request limits, as fixed-window counters in the database so that
 //! every server instance enforces the same budget.
 
 use super::{

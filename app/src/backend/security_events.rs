@@ -17,6 +17,10 @@ pub enum Kind {
     SignInFailed,
     SignInLocked,
     SignedOut,
+    ProfileUpdated,
+    AvatarChanged,
+    AvatarRemoved,
+    UploadRejected,
 }
 
 impl Kind {
@@ -28,6 +32,10 @@ impl Kind {
             Kind::SignInFailed => "sign_in_failed",
             Kind::SignInLocked => "sign_in_locked",
             Kind::SignedOut => "signed_out",
+            Kind::ProfileUpdated => "profile_updated",
+            Kind::AvatarChanged => "avatar_changed",
+            Kind::AvatarRemoved => "avatar_removed",
+            Kind::UploadRejected => "upload_rejected",
         }
     }
 }

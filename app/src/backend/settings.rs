@@ -110,6 +110,8 @@ pub struct Settings {
     pub sign_in_rate: RateLimit,
     /// New accounts per client address.
     pub sign_up_rate: RateLimit,
+    /// Profile picture uploads per person.
+    pub avatar_upload_rate: RateLimit,
     /// Password hashes computed at once; each takes about 19 MiB and one core.
     pub password_hashing_permits: usize,
 }
@@ -134,6 +136,10 @@ impl Settings {
             },
             sign_up_rate: RateLimit {
                 max: 10,
+                window: Duration::from_secs(60 * 60),
+            },
+            avatar_upload_rate: RateLimit {
+                max: 30,
                 window: Duration::from_secs(60 * 60),
             },
             password_hashing_permits: cores,

@@ -1,4 +1,4 @@
-//! Failed sign-ins per email address (SECURITY R1).
+//! Failed sign-ins per email address.
 //!
 //! Each failure makes the next attempt wait longer (1 s, 3 s, 5 s, then 10 s); after 100 in a
 //! row the address is locked for a day. The counter is keyed by the address typed, whether

@@ -64,6 +64,16 @@ pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
     }
 }
 
+/// A short confirmation next to a form ("Saved."), announced politely by screen readers.
+#[component]
+pub fn StatusMessage(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <p class="status-message" role="status">
+            {move || message.get()}
+        </p>
+    }
+}
+
 /// After a successful sign-in, sign-up or sign-out, loads the page the server named. A full
 /// page load (rather than client-side navigation) makes every part of the page reflect the
 /// new session.

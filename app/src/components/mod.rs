@@ -1,30 +1,61 @@
 //! Building blocks shared by the pages.
 
+mod avatar_editor;
 mod forms;
 mod top_bar;
 
-pub use forms::{Field, FormAlert, navigate_on_success};
+pub use avatar_editor::AvatarEditor;
+pub use forms::{Field, FormAlert, StatusMessage, navigate_on_success};
 pub use top_bar::{Avatar, TopBar};
 
-use crate::{api::CurrentUser, error::AppError};
+use crate::api::CurrentUser;
 use leptos::prelude::*;
 
-/// The signed-in person, loaded once per page load and shared through context. It is
-/// resolved during server rendering, so the first paint already shows the right name.
+/// The signed-in person on a settings page: loaded once, during server rendering, then kept
+/// up to date in place as they change their name or picture, so the top bar and every
+/// page show the change at once without reloading anything.
+///
+/// The settings frame provides it before anything inside renders and fills it as soon as
+/// the person is loaded; nothing reads it before then, and the accessors answer with
+/// defaults in that moment rather than panicking.
 #[derive(Clone, Copy)]
-pub struct CurrentUserResource(pub Resource<Result<Option<CurrentUser>, AppError>>);
+pub struct Me(RwSignal<Option<CurrentUser>>);
 
-impl CurrentUserResource {
+impl Me {
     pub fn new() -> Self {
-        CurrentUserResource(Resource::new(|| (), |_| crate::api::load_current_user()))
+        Me(RwSignal::new(None))
     }
 
     pub fn get() -> Self {
-        expect_context::<CurrentUserResource>()
+        expect_context::<Me>()
+    }
+
+    /// Reads from the person, tracking changes.
+    pub fn with<T: Default>(self, read: impl FnOnce(&CurrentUser) -> T) -> T {
+        self.0
+            .with(|user| user.as_ref().map(read).unwrap_or_default())
+    }
+
+    /// Reads from the person without tracking changes (for a form's initial values).
+    pub fn with_untracked<T: Default>(self, read: impl FnOnce(&CurrentUser) -> T) -> T {
+        self.0
+            .with_untracked(|user| user.as_ref().map(read).unwrap_or_default())
+    }
+
+    pub fn set(self, user: CurrentUser) {
+        self.0.set(Some(user));
+    }
+
+    pub fn update(self, change: impl FnOnce(&mut CurrentUser)) {
+        self.0.update(|user| {
+            if let Some(user) = user {
+                change(user);
+            }
+        });
     }
 }
 
-impl Default for CurrentUserResource {
+impl Default for Me {
     fn default() -> Self {
         Self::new()
     }

@@ -1,13 +1,15 @@
 //! One module per page.
 
+mod account;
 mod login;
 mod not_found;
 mod settings;
 mod signup;
 
+pub use account::AccountPage;
 pub use login::LoginPage;
 pub use not_found::NotFound;
-pub use settings::{AccountPage, SettingsLayout, TeamPage};
+pub use settings::{SettingsLayout, TeamPage};
 pub use signup::SignUpPage;
 
 use crate::components::Brand;

@@ -1,79 +1,55 @@
-//! Settings → Account and Settings → Team & roles.
+//! The frame around the settings pages, and Settings → Team & roles.
 
 use crate::{
-    api::{CurrentUser, TeamMember, team_members},
-    components::{Avatar, CurrentUserResource, TopBar},
+    api::{TeamMember, load_current_user, team_members},
+    components::{Avatar, Me, TopBar},
     error::AppError,
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::components::{A, Outlet};
 
-/// The frame around every settings page: top bar, section navigation, content.
+/// Top bar, section navigation and content. The signed-in person is loaded here, during
+/// server rendering, and shared with everything inside as [`Me`].
 #[component]
 pub fn SettingsLayout() -> impl IntoView {
-    provide_context(CurrentUserResource::new());
+    // Provided now, so that every page inside finds it whenever it renders.
+    let current = Me::new();
+    provide_context(current);
+    let me = Resource::new(|| (), |_| load_current_user());
     view! {
-        <TopBar/>
-        <div class="settings">
-            <nav class="settings-nav" aria-label="Settings">
-                <p class="settings-nav-title">"Settings"</p>
-                <A href="/settings/account">"Account"</A>
-                <A href="/settings/team">"Team & roles"</A>
-            </nav>
-            <main id="main" class="settings-main">
-                <Outlet/>
-            </main>
-        </div>
-    }
-}
-
-/// Settings → Account.
-#[component]
-pub fn AccountPage() -> impl IntoView {
-    let me = CurrentUserResource::get().0;
-    view! {
-        <Title text="Account"/>
-        <h1>"Account"</h1>
-        <p class="lead">"Manage your personal account."</p>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(user)) => Either::Left(view! { <ProfileSummary user/> }),
-                    Ok(None) => Either::Right(view! { <ErrorNotice error=AppError::Unauthenticated/> }),
-                    Err(error) => Either::Right(view! { <ErrorNotice error/> }),
+                    Ok(Some(user)) => {
+                        current.set(user);
+                        Either::Left(view! {
+                            <TopBar/>
+                            <div class="settings">
+                                <nav class="settings-nav" aria-label="Settings">
+                                    <p class="settings-nav-title">"Settings"</p>
+                                    <A href="/settings/account">"Account"</A>
+                                    <A href="/settings/team">"Team & roles"</A>
+                                </nav>
+                                <main id="main" class="settings-main">
+                                    <Outlet/>
+                                </main>
+                            </div>
+                        })
+                    }
+                    Ok(None) => Either::Right(view! {
+                        <main id="main" class="not-found">
+                            <ErrorNotice error=AppError::Unauthenticated/>
+                        </main>
+                    }),
+                    Err(error) => Either::Right(view! {
+                        <main id="main" class="not-found">
+                            <ErrorNotice error/>
+                        </main>
+                    }),
                 }
             })}
         </Transition>
-    }
-}
-
-#[component]
-fn ProfileSummary(user: CurrentUser) -> impl IntoView {
-    view! {
-        <section class="card" aria-labelledby="profile-heading">
-            <div class="card-header">
-                <Avatar initials=user.initials() large=true/>
-                <div>
-                    <h2 id="profile-heading">"Your profile"</h2>
-                    <p class="muted">{user.organisation_name.clone()}</p>
-                </div>
-            </div>
-            <dl class="details">
-                <div>
-                    <dt>"Name"</dt>
-                    <dd>{user.full_name()}</dd>
-                </div>
-                <div>
-                    <dt>"Email"</dt>
-                    <dd>{user.email.clone()}</dd>
-                </div>
-                <div>
-                    <dt>"Role"</dt>
-                    <dd>{user.role.label()}</dd>
-                </div>
-            </dl>
-        </section>
     }
 }
 
@@ -98,6 +74,7 @@ pub fn TeamPage() -> impl IntoView {
 
 #[component]
 fn MemberTable(members: Vec<TeamMember>) -> impl IntoView {
+    let me = Me::get();
     let count = members.len();
     view! {
         <section class="card" aria-labelledby="members-heading">
@@ -116,13 +93,27 @@ fn MemberTable(members: Vec<TeamMember>) -> impl IntoView {
                     {members
                         .into_iter()
                         .map(|member| {
+                            // Your own row follows your changes at once.
+                            let is_you = member.is_you;
+                            let initials = member.initials();
+                            let avatar = member.avatar_url.clone();
+                            let name = member.full_name();
                             view! {
                                 <tr>
                                     <td>
                                         <span class="member">
-                                            <Avatar initials=member.initials()/>
-                                            <span>{member.full_name()}</span>
-                                            {member.is_you.then(|| view! { <span class="badge">"You"</span> })}
+                                            <Avatar
+                                                initials=Signal::derive(move || {
+                                                    if is_you { me.with(|u| u.initials()) } else { initials.clone() }
+                                                })
+                                                url=Signal::derive(move || {
+                                                    if is_you { me.with(|u| u.avatar_url.clone()) } else { avatar.clone() }
+                                                })
+                                            />
+                                            <span>
+                                                {move || if is_you { me.with(|u| u.full_name()) } else { name.clone() }}
+                                            </span>
+                                            {is_you.then(|| view! { <span class="badge">"You"</span> })}
                                         </span>
                                     </td>
                                     <td>{member.email.clone()}</td>
@@ -140,7 +131,7 @@ fn MemberTable(members: Vec<TeamMember>) -> impl IntoView {
 /// Shows an error that stopped a page from loading. An ended session sends the person to
 /// sign in, returning them here afterwards.
 #[component]
-fn ErrorNotice(error: AppError) -> impl IntoView {
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
     if error == AppError::Unauthenticated {
         Effect::new(move |_| {
             let location = window().location();

@@ -1,13 +1,17 @@
 //! The test harness: the real server, in-process, on a fresh database.
 //!
-//! Each test gets its own SQLite file or PostgreSQL schema, a pinned clock it can move, and
-//! HTTP clients that behave like a browser on this site (cookies, `Origin`). Tests written
+//! Each test gets its own SQLite file or PostgreSQL schema, a pinned clock it can move, HTTP
+//! clients that behave like a browser on this site (cookies, `Origin`), and an SMTP server
+//! that receives the app's mail when a test delivers it ([`TestApp::deliver_mail`]). Tests written
 //! with [`db_tests!`] run once on each database.
 
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use app::backend::{
-    clock::ManualClock,
+    clock::{Clock, ManualClock},
+    mail::{MailSettings, MailTransport, Mailer, SmtpUrl, parse_sender},
     secret_key::SecretKey,
     settings::{PublicUrl, Settings},
     state::AppState,
@@ -58,6 +62,11 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: Arc<ManualClock>,
     pub database: TestDatabase,
+    /// The SMTP server the app's mail goes to.
+    pub smtp: smtp::SmtpSink,
+    /// The settings [`TestApp::mailer`] was built with.
+    pub mail: MailSettings,
+    mailer: Mailer,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -68,6 +77,17 @@ impl TestApp {
 
     /// Starts with adjusted settings (small thresholds, an https public URL…).
     pub async fn start_with(flavor: Flavor, adjust: impl FnOnce(&mut Settings)) -> Option<Self> {
+        Self::start_configured(flavor, adjust, |_| {}).await
+    }
+
+    /// Starts with adjusted settings and mail settings. Mail goes by default to
+    /// [`TestApp::smtp`], a sink started (up) for this app; `adjust_mail` may point it
+    /// elsewhere, for example at another SMTP URL.
+    pub async fn start_configured(
+        flavor: Flavor,
+        adjust: impl FnOnce(&mut Settings),
+        adjust_mail: impl FnOnce(&mut MailSettings),
+    ) -> Option<Self> {
         let database = TestDatabase::new(flavor).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -97,13 +117,45 @@ impl TestApp {
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
+
+        let smtp = smtp::SmtpSink::start().await;
+        let mut mail = MailSettings::new(
+            MailTransport::Smtp(SmtpUrl::parse(&smtp.url()).expect("sink URL")),
+            parse_sender("ImportOps <no-reply@importops.test>").expect("sender"),
+        );
+        adjust_mail(&mut mail);
+        let mailer = Mailer::new(state.clone(), mail.clone()).expect("mailer");
         Some(TestApp {
             base,
             state,
             clock,
             database,
+            smtp,
+            mail,
+            mailer,
             server,
         })
+    }
+
+    /// This app's mail worker, for driving by hand with [`Mailer::deliver_due`].
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    /// Another mail worker on this app's state, with adjusted settings.
+    pub fn mailer_with(&self, adjust: impl FnOnce(&mut MailSettings)) -> Mailer {
+        let mut settings = self.mail.clone();
+        adjust(&mut settings);
+        Mailer::new(self.state.clone(), settings).expect("mailer")
+    }
+
+    /// Sends the mail due at the pinned clock's time; returns how many messages were
+    /// handled.
+    pub async fn deliver_mail(&self) -> usize {
+        self.mailer
+            .deliver_due(self.clock.now())
+            .await
+            .expect("deliver mail")
     }
 
     /// A browser: keeps cookies and sends this site's `Origin` with every request.

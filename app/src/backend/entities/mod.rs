@@ -1,7 +1,9 @@
 //! Database rows, one module per table. The schema itself is defined by the migrations
 //! crate; these mirror it for queries.
 
+pub mod avatars;
 pub mod organisations;
+pub mod outbox;
 pub mod rate_limits;
 pub mod security_events;
 pub mod sessions;

@@ -44,6 +44,14 @@ pub enum Relation {
     Organisation,
     #[sea_orm(has_many = "super::sessions::Entity")]
     Sessions,
+    #[sea_orm(has_one = "super::avatars::Entity")]
+    Avatar,
+}
+
+impl Related<super::avatars::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Avatar.def()
+    }
 }
 
 impl Related<super::organisations::Entity> for Entity {
