@@ -46,6 +46,11 @@ pub enum AppError {
     #[error("Incorrect email or password.")]
     InvalidCredentials,
 
+    /// 403: the current password typed to confirm a change is wrong. Shown next to the
+    /// "Current password" field.
+    #[error("That is not your current password.")]
+    IncorrectPassword,
+
     /// 401: no valid session; the page sends the visitor to sign in.
     #[error("Your session has ended. Sign in again to continue.")]
     Unauthenticated,
@@ -109,7 +114,7 @@ impl AppError {
             AppError::Invalid(_) => 422,
             AppError::BadRequest => 400,
             AppError::InvalidCredentials | AppError::Unauthenticated => 401,
-            AppError::Forbidden | AppError::CrossSiteRequest => 403,
+            AppError::Forbidden | AppError::CrossSiteRequest | AppError::IncorrectPassword => 403,
             AppError::NotFound => 404,
             AppError::Conflict { .. } => 409,
             AppError::PayloadTooLarge => 413,
@@ -131,6 +136,7 @@ impl AppError {
                 field: Some(f),
                 message,
             } if f == field => Some(message.clone()),
+            AppError::IncorrectPassword if field == "current_password" => Some(self.to_string()),
             _ => None,
         }
     }
@@ -139,7 +145,9 @@ impl AppError {
     pub fn is_field_error(&self) -> bool {
         matches!(
             self,
-            AppError::Invalid(_) | AppError::Conflict { field: Some(_), .. }
+            AppError::Invalid(_)
+                | AppError::Conflict { field: Some(_), .. }
+                | AppError::IncorrectPassword
         )
     }
 }

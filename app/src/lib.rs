@@ -23,7 +23,10 @@ use leptos_router::{
     components::{ParentRoute, Redirect, Route, Router, Routes},
     path,
 };
-use pages::{AccountPage, LoginPage, NotFound, SettingsLayout, SignUpPage, TeamPage};
+use pages::{
+    AccountPage, ConfirmEmailPage, LoginPage, NotFound, RevertEmailPage, SettingsLayout,
+    SignUpPage, TeamPage,
+};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -65,6 +68,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/settings/account"/> }/>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/signup") view=SignUpPage/>
+                <Route path=path!("/account/email/confirm") view=ConfirmEmailPage/>
+                <Route path=path!("/account/email/revert") view=RevertEmailPage/>
                 <ParentRoute path=path!("/settings") view=SettingsLayout>
                     <Route path=path!("") view=|| view! { <Redirect path="/settings/account"/> }/>
                     <Route path=path!("account") view=AccountPage/>

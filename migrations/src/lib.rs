@@ -12,6 +12,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261203_000001_accounts;
 mod m20261203_000002_avatars;
 mod m20261203_000003_mail_outbox;
+mod m20261203_000004_email_changes;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_accounts::Migration),
             Box::new(m20261203_000002_avatars::Migration),
             Box::new(m20261203_000003_mail_outbox::Migration),
+            Box::new(m20261203_000004_email_changes::Migration),
         ]
     }
 }

@@ -139,6 +139,10 @@ pub struct Config {
     #[arg(long, env = "IMPORTOPS_SIGN_UP_RATE_LIMIT", default_value = "10/1h", value_parser = parse_rate, global = true)]
     pub sign_up_rate_limit: RateLimit,
 
+    /// How long the link that confirms a new email address works (for example `24h`).
+    #[arg(long, env = "IMPORTOPS_EMAIL_CHANGE_TTL", default_value = "24h", value_parser = parse_duration, global = true)]
+    pub email_change_ttl: Duration,
+
     /// SMTP server for outgoing mail: `smtp://user:password@host:587` (STARTTLS, required),
     /// `smtps://user:password@host:465` (TLS), or `smtp://host:1025?tls=none` (unencrypted,
     /// no password; for a local test server). Without it each message is written as an
@@ -160,6 +164,7 @@ impl Config {
         settings.session_absolute_timeout = self.session_lifetime;
         settings.sign_in_rate = self.sign_in_rate_limit;
         settings.sign_up_rate = self.sign_up_rate_limit;
+        settings.email_change_ttl = self.email_change_ttl;
         settings
     }
 
@@ -272,6 +277,7 @@ mod tests {
                 window: Duration::from_secs(3600)
             }
         );
+        assert_eq!(settings.email_change_ttl, Duration::from_secs(24 * 3600));
     }
 
     #[test]

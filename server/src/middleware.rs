@@ -123,6 +123,7 @@ pub async fn security_headers(
         .extensions_mut()
         .insert(CspNonce(nonce.clone().into()));
     let static_asset = is_static_asset(request.uri().path());
+    let token_page = request.uri().path().starts_with("/account/email/");
 
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -138,7 +139,13 @@ pub async fn security_headers(
     };
     set(header::CONTENT_SECURITY_POLICY, &csp);
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::REFERRER_POLICY, "same-origin");
+    // Pages opened from links in email carry a token in their address: no referrer at all.
+    let referrer = if token_page {
+        "no-referrer"
+    } else {
+        "same-origin"
+    };
+    set(header::REFERRER_POLICY, referrer);
     set(header::X_FRAME_OPTIONS, "DENY");
     set(
         HeaderName::from_static("cross-origin-opener-policy"),

@@ -6,10 +6,12 @@
 //! [`crate::backend`].
 
 mod auth;
+mod email;
 mod profile;
 mod team;
 
 pub use auth::*;
+pub use email::*;
 pub use profile::*;
 pub use team::*;
 
@@ -69,6 +71,8 @@ pub struct CurrentUser {
     pub organisation_name: String,
     /// The profile picture, or `None` to show initials.
     pub avatar_url: Option<String>,
+    /// A new address waiting for its confirmation link to be used.
+    pub pending_email: Option<String>,
 }
 
 impl CurrentUser {

@@ -278,3 +278,49 @@ fn too_many(wait: std::time::Duration) -> AppError {
         retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
     }
 }
+
+/// Checks the current password typed to confirm a sensitive change (a new email address,
+/// a new password). Failures count against the same per-address throttle as sign-in, so
+/// a stolen session cannot be used to guess the password faster than signing in would.
+pub async fn verify_current_password(
+    state: &AppState,
+    user: &users::Model,
+    password: &str,
+    client: &ClientInfo,
+    now: Timestamp,
+) -> Result<()> {
+    if password.is_empty() {
+        return Err(AppError::invalid("current_password", "Enter your current password.").into());
+    }
+    let throttle_key = throttle::key_for(&user.email_key);
+    if let Some(wait) = throttle::wait_remaining(state.db(), &throttle_key, now).await? {
+        return Err(too_many(wait).into());
+    }
+    let verdict = match Password::for_sign_in(password) {
+        Some(password) => {
+            state
+                .passwords()
+                .verify(&password, Some(&user.password_hash))
+                .await?
+        }
+        None => Verdict::Mismatch,
+    };
+    if let Verdict::Match { .. } = verdict {
+        throttle::clear(state.db(), &throttle_key).await?;
+        return Ok(());
+    }
+
+    let policy = &state.settings().sign_in_throttle;
+    let txn = db::begin_write(state.db()).await?;
+    let failures = throttle::record_failure(&txn, policy, &throttle_key, now).await?;
+    let mut event = NewEvent::for_user(
+        Kind::PasswordCheckFailed,
+        user.id,
+        user.organisation_id,
+        client,
+    );
+    event.detail = Some(serde_json::json!({ "consecutive_failures": failures }));
+    security_events::record(&txn, event, now).await?;
+    txn.commit().await?;
+    Err(AppError::IncorrectPassword.into())
+}

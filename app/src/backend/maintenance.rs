@@ -1,8 +1,9 @@
 //! Periodic clean-up of rows that have outlived their purpose: expired sessions, idle rate
-//! limit windows, stale throttle counters, old security events and old sent or failed mail.
+//! limit windows, stale throttle counters, old security events, old sent or failed mail, and
+//! email-change links past their expiry.
 //! Every statement is an idempotent delete, so several server instances may run it at once.
 
-use super::{mail, rate_limit, security_events, sessions, state::AppState, throttle};
+use super::{email_change, mail, rate_limit, security_events, sessions, state::AppState, throttle};
 use sea_orm::DbErr;
 use std::time::Duration;
 
@@ -15,12 +16,14 @@ pub async fn run_once(state: &AppState) -> Result<(), DbErr> {
     let throttles = throttle::delete_stale(state.db(), &settings.sign_in_throttle, now).await?;
     let events = security_events::delete_expired(state.db(), now).await?;
     let mail = mail::delete_finished(state.db(), now).await?;
+    let email_links = email_change::delete_expired(state.db(), now).await?;
     tracing::debug!(
         sessions,
         windows,
         throttles,
         events,
         mail,
+        email_links,
         "maintenance done"
     );
     Ok(())

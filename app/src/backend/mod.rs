@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod avatar;
 pub mod clock;
 pub mod db;
+pub mod email_change;
 pub mod endpoint;
 pub mod entities;
 pub mod error;

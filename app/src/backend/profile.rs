@@ -47,6 +47,8 @@ pub async fn current_user(state: &AppState, auth: &Authenticated) -> Result<Curr
         .map(|org| org.name)
         .unwrap_or_default();
     let avatar = avatar_hash(state.db(), auth.user.id).await?;
+    let pending_email =
+        super::email_change::pending(state.db(), auth.user.id, state.clock().now()).await?;
     let user = &auth.user;
     Ok(CurrentUser {
         first_name: user.first_name.clone(),
@@ -55,6 +57,7 @@ pub async fn current_user(state: &AppState, auth: &Authenticated) -> Result<Curr
         role: Role::from_stored(&user.role).unwrap_or(Role::Member),
         organisation_name: organisation,
         avatar_url: avatar.as_deref().map(avatar_url),
+        pending_email,
     })
 }
 

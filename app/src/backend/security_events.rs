@@ -21,6 +21,12 @@ pub enum Kind {
     AvatarChanged,
     AvatarRemoved,
     UploadRejected,
+    /// A current password typed to confirm a change was wrong.
+    PasswordCheckFailed,
+    EmailChangeRequested,
+    EmailChangeCancelled,
+    EmailChanged,
+    EmailChangeReverted,
 }
 
 impl Kind {
@@ -36,6 +42,11 @@ impl Kind {
             Kind::AvatarChanged => "avatar_changed",
             Kind::AvatarRemoved => "avatar_removed",
             Kind::UploadRejected => "upload_rejected",
+            Kind::PasswordCheckFailed => "password_check_failed",
+            Kind::EmailChangeRequested => "email_change_requested",
+            Kind::EmailChangeCancelled => "email_change_cancelled",
+            Kind::EmailChanged => "email_changed",
+            Kind::EmailChangeReverted => "email_change_reverted",
         }
     }
 }

@@ -112,6 +112,10 @@ pub struct Settings {
     pub sign_up_rate: RateLimit,
     /// Profile picture uploads per person.
     pub avatar_upload_rate: RateLimit,
+    /// How long a link to confirm a new email address works.
+    pub email_change_ttl: Duration,
+    /// Messages a person can cause through email changes (requests and resends).
+    pub email_change_mail_rate: RateLimit,
     /// Password hashes computed at once; each takes about 19 MiB and one core.
     pub password_hashing_permits: usize,
 }
@@ -140,6 +144,11 @@ impl Settings {
             },
             avatar_upload_rate: RateLimit {
                 max: 30,
+                window: Duration::from_secs(60 * 60),
+            },
+            email_change_ttl: Duration::from_secs(24 * 60 * 60),
+            email_change_mail_rate: RateLimit {
+                max: 5,
                 window: Duration::from_secs(60 * 60),
             },
             password_hashing_permits: cores,

@@ -1,12 +1,14 @@
 //! One module per page.
 
 mod account;
+mod email_links;
 mod login;
 mod not_found;
 mod settings;
 mod signup;
 
 pub use account::AccountPage;
+pub use email_links::{ConfirmEmailPage, RevertEmailPage};
 pub use login::LoginPage;
 pub use not_found::NotFound;
 pub use settings::{SettingsLayout, TeamPage};

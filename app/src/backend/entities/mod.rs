@@ -2,6 +2,8 @@
 //! crate; these mirror it for queries.
 
 pub mod avatars;
+pub mod email_changes;
+pub mod email_reverts;
 pub mod organisations;
 pub mod outbox;
 pub mod rate_limits;
