@@ -48,6 +48,8 @@ export default defineConfig({
       // Many sign-ups and sign-ins come from one address in a short time.
       IMPORTOPS_SIGN_UP_RATE_LIMIT: "10000/1m",
       IMPORTOPS_SIGN_IN_RATE_LIMIT: "10000/1m",
+      // Short, so the suite sees sensitive actions ask for the password again.
+      IMPORTOPS_SUDO_WINDOW: "3s",
       IMPORTOPS_LOG: "warn",
     },
   },

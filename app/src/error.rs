@@ -51,6 +51,16 @@ pub enum AppError {
     #[error("That is not your current password.")]
     IncorrectPassword,
 
+    /// 403: a sensitive action needs the password entered within the last few minutes; the
+    /// page asks for it inline and carries on.
+    #[error("For your security, enter your password to continue.")]
+    PasswordConfirmationRequired,
+
+    /// 401: the session was ended from elsewhere (a password change, "Sign out" on another
+    /// device); the page sends the person to sign in and says why.
+    #[error("{}", reason.message())]
+    SessionEnded { reason: crate::api::EndReason },
+
     /// 401: no valid session; the page sends the visitor to sign in.
     #[error("Your session has ended. Sign in again to continue.")]
     Unauthenticated,
@@ -114,7 +124,11 @@ impl AppError {
             AppError::Invalid(_) => 422,
             AppError::BadRequest => 400,
             AppError::InvalidCredentials | AppError::Unauthenticated => 401,
-            AppError::Forbidden | AppError::CrossSiteRequest | AppError::IncorrectPassword => 403,
+            AppError::Forbidden
+            | AppError::CrossSiteRequest
+            | AppError::IncorrectPassword
+            | AppError::PasswordConfirmationRequired => 403,
+            AppError::SessionEnded { .. } => 401,
             AppError::NotFound => 404,
             AppError::Conflict { .. } => 409,
             AppError::PayloadTooLarge => 413,

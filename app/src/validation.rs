@@ -118,8 +118,9 @@ pub fn safe_next_path(next: Option<&str>) -> String {
     }
 }
 
-/// The sign-in page, set to come back to `path` afterwards.
-pub fn login_path(path: &str) -> String {
+/// The sign-in page, set to come back to `path` afterwards, and saying why the session
+/// ended when it was ended from elsewhere.
+pub fn login_path(path: &str, ended: Option<crate::api::EndReason>) -> String {
     let encoded: String = path
         .bytes()
         .map(|b| match b {
@@ -129,7 +130,10 @@ pub fn login_path(path: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect();
-    format!("/login?next={encoded}")
+    match ended {
+        Some(reason) => format!("/login?next={encoded}&ended={}", reason.as_str()),
+        None => format!("/login?next={encoded}"),
+    }
 }
 
 #[cfg(test)]
@@ -188,10 +192,20 @@ mod tests {
 
     #[test]
     fn login_paths_encode_the_return_address() {
-        assert_eq!(login_path("/settings/team"), "/login?next=/settings/team");
         assert_eq!(
-            login_path("/settings?a=1&b=2"),
+            login_path("/settings/team", None),
+            "/login?next=/settings/team"
+        );
+        assert_eq!(
+            login_path("/settings?a=1&b=2", None),
             "/login?next=/settings%3Fa%3D1%26b%3D2"
+        );
+        assert_eq!(
+            login_path(
+                "/settings/account",
+                Some(crate::api::EndReason::PasswordChanged)
+            ),
+            "/login?next=/settings/account&ended=password_changed"
         );
     }
 

@@ -99,7 +99,9 @@ test("upload an avatar: square preview first, real progress, then the new avatar
   await expect(page.getByRole("status").filter({ hasText: "Avatar updated." })).toBeVisible();
   const menuAvatar = page.locator(".user-menu-button img");
   await expect(menuAvatar).toHaveAttribute("src", /^\/avatars\/[0-9a-f]{64}\.jpg$/);
-  expect(await menuAvatar.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(256);
+  await expect
+    .poll(() => menuAvatar.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0)))
+    .toBe(256);
   await expect(page.getByRole("button", { name: "Replace avatar" })).toBeVisible();
 
   // It is there after a reload, and in Team & roles.

@@ -13,6 +13,7 @@ mod m20261203_000001_accounts;
 mod m20261203_000002_avatars;
 mod m20261203_000003_mail_outbox;
 mod m20261203_000004_email_changes;
+mod m20261203_000005_session_revocation;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_avatars::Migration),
             Box::new(m20261203_000003_mail_outbox::Migration),
             Box::new(m20261203_000004_email_changes::Migration),
+            Box::new(m20261203_000005_session_revocation::Migration),
         ]
     }
 }

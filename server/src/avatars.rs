@@ -54,7 +54,7 @@ async fn upload(
     let fail = |error: AppError| error_response(!plain_form, error);
     let reference = request_id.0.to_string();
 
-    let Some(auth) = session.0 else {
+    let Some(auth) = session.live else {
         return fail(AppError::Unauthenticated);
     };
     // A declared length over the limit is refused before reading anything.

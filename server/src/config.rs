@@ -139,6 +139,11 @@ pub struct Config {
     #[arg(long, env = "IMPORTOPS_SIGN_UP_RATE_LIMIT", default_value = "10/1h", value_parser = parse_rate, global = true)]
     pub sign_up_rate_limit: RateLimit,
 
+    /// How long after entering the password sensitive actions (signing out other sessions,
+    /// two-factor changes) go ahead without asking for it again.
+    #[arg(long, env = "IMPORTOPS_SUDO_WINDOW", default_value = "10m", value_parser = parse_duration, global = true)]
+    pub sudo_window: Duration,
+
     /// How long the link that confirms a new email address works (for example `24h`).
     #[arg(long, env = "IMPORTOPS_EMAIL_CHANGE_TTL", default_value = "24h", value_parser = parse_duration, global = true)]
     pub email_change_ttl: Duration,
@@ -165,6 +170,7 @@ impl Config {
         settings.sign_in_rate = self.sign_in_rate_limit;
         settings.sign_up_rate = self.sign_up_rate_limit;
         settings.email_change_ttl = self.email_change_ttl;
+        settings.sudo_window = self.sudo_window;
         settings
     }
 
@@ -278,6 +284,7 @@ mod tests {
             }
         );
         assert_eq!(settings.email_change_ttl, Duration::from_secs(24 * 3600));
+        assert_eq!(settings.sudo_window, Duration::from_secs(600));
     }
 
     #[test]

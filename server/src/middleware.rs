@@ -11,7 +11,7 @@
 use app::{
     backend::{
         request::{ClientInfo, CspNonce, RequestId, SessionLookup},
-        sessions,
+        sessions::{self, Resolution},
         state::AppState,
         tokens,
     },
@@ -231,9 +231,9 @@ pub async fn session(State(state): State<AppState>, mut request: Request, next: 
     let settings = state.settings();
     let token = sessions::token_from(request.headers(), &settings.public_url);
     let now = state.clock().now();
-    let authenticated = match &token {
+    let resolution = match &token {
         Some(token) => match sessions::resolve(state.db(), settings, token, now).await {
-            Ok(found) => found.map(Arc::new),
+            Ok(resolution) => resolution,
             Err(error) => {
                 let error = app::backend::error::Error::from(error);
                 let reference = request
@@ -245,29 +245,45 @@ pub async fn session(State(state): State<AppState>, mut request: Request, next: 
                 return error_response(is_api, AppError::Unavailable { reference });
             }
         },
-        None => None,
+        None => Resolution::Gone,
     };
-    let signed_in = authenticated.is_some();
+    let lookup = match resolution {
+        Resolution::Live(authenticated) => SessionLookup {
+            live: Some(Arc::from(authenticated)),
+            ended: None,
+        },
+        Resolution::Ended(reason) => SessionLookup {
+            live: None,
+            ended: Some(reason),
+        },
+        Resolution::Gone => SessionLookup::default(),
+    };
+    let signed_in = lookup.live.is_some();
+    let ended = lookup.ended;
     let stale_cookie = token.is_some() && !signed_in;
-    request
-        .extensions_mut()
-        .insert(SessionLookup(authenticated));
+    request.extensions_mut().insert(lookup);
 
     if is_safe_method(request.method()) && !is_api {
         if path == "/" {
-            return Redirect::to(if signed_in {
-                "/settings/account"
-            } else {
-                "/login"
-            })
+            let mut response = match (signed_in, ended) {
+                (true, _) => Redirect::to("/settings/account"),
+                (false, Some(reason)) => {
+                    Redirect::to(&validation::login_path("/settings/account", Some(reason)))
+                }
+                (false, None) => Redirect::to("/login"),
+            }
             .into_response();
+            if stale_cookie {
+                clear_cookie(&mut response, &state);
+            }
+            return response;
         }
         if !signed_in && (path == "/settings" || path.starts_with("/settings/")) {
             let here = request
                 .uri()
                 .path_and_query()
                 .map_or(path.as_str(), |pq| pq.as_str());
-            let mut response = Redirect::to(&validation::login_path(here)).into_response();
+            let mut response = Redirect::to(&validation::login_path(here, ended)).into_response();
             if stale_cookie {
                 clear_cookie(&mut response, &state);
             }

@@ -202,7 +202,28 @@ async fn bad_uploads_are_refused_and_the_old_avatar_stays(app: TestApp) {
     ];
     for (name, bytes, status, message) in cases {
         let started = std::time::Instant::now();
-        let response = upload(&browser, name, bytes).await;
+        // Each upload on its own connection: the server may close one it refuses unread.
+        let form = multipart::Form::new().part(
+            "avatar",
+            multipart::Part::bytes(bytes).file_name(name.to_owned()),
+        );
+        let response = app
+            .raw_client()
+            .post(app.url("/account/avatar"))
+            .header("cookie", browser.cookie_header())
+            .header("origin", app.base.as_str())
+            .multipart(form)
+            .send()
+            .await;
+        let response = match response {
+            Ok(response) => response,
+            // Refused before the client finished sending: the connection was closed on it.
+            Err(error) if status == StatusCode::PAYLOAD_TOO_LARGE && error.is_request() => {
+                assert_eq!(browser.current_user().await["avatar_url"], url.as_str());
+                continue;
+            }
+            Err(error) => panic!("{name}: {error}"),
+        };
         assert_eq!(response.status(), status, "{name}");
         let body = error_body(response).await;
         if let Some(message) = message {

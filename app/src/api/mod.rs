@@ -8,11 +8,13 @@
 mod auth;
 mod email;
 mod profile;
+mod security;
 mod team;
 
 pub use auth::*;
 pub use email::*;
 pub use profile::*;
+pub use security::*;
 pub use team::*;
 
 use serde::{Deserialize, Serialize};
@@ -58,6 +60,50 @@ impl Role {
     /// Whether the role may manage the team's security.
     pub fn is_admin(self) -> bool {
         matches!(self, Role::Owner | Role::Admin)
+    }
+}
+
+/// Why a session was ended from elsewhere; the sign-in page tells the person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EndReason {
+    /// The password was changed on another device.
+    PasswordChanged,
+    /// Signed out from the sessions list on another device.
+    SignedOutElsewhere,
+    /// The email address was put back with the "This wasn't me" link.
+    EmailRestored,
+}
+
+impl EndReason {
+    /// The identifier stored with the session and used in the sign-in page's address.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::PasswordChanged => "password_changed",
+            EndReason::SignedOutElsewhere => "signed_out",
+            EndReason::EmailRestored => "email_restored",
+        }
+    }
+
+    pub fn from_stored(value: &str) -> Option<EndReason> {
+        match value {
+            "password_changed" => Some(EndReason::PasswordChanged),
+            "signed_out" => Some(EndReason::SignedOutElsewhere),
+            "email_restored" => Some(EndReason::EmailRestored),
+            _ => None,
+        }
+    }
+
+    /// What the sign-in page says.
+    pub fn message(self) -> &'static str {
+        match self {
+            EndReason::PasswordChanged => "Your password was changed. Sign in again.",
+            EndReason::SignedOutElsewhere => {
+                "You were signed out from another device. Sign in again to continue."
+            }
+            EndReason::EmailRestored => {
+                "Your email address was restored and every session was signed out. Sign in again."
+            }
+        }
     }
 }
 

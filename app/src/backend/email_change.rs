@@ -13,17 +13,17 @@ use super::{
     accounts,
     clock::Timestamp,
     db,
-    entities::{email_changes, email_reverts, sessions, users},
+    entities::{email_changes, email_reverts, users},
     error::{Error, Result},
     mail::{self, Letter},
     rate_limit,
     request::ClientInfo,
     security_events::{self, Kind, NewEvent},
-    sessions::Authenticated,
+    sessions::{self, Authenticated},
     state::AppState,
     tokens,
 };
-use crate::{error::AppError, validation};
+use crate::{api::EndReason, error::AppError, validation};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use std::time::Duration;
 
@@ -354,10 +354,7 @@ pub async fn revert(
             Error::from(e)
         }
     })?;
-    sessions::Entity::delete_many()
-        .filter(sessions::Column::UserId.eq(user.id))
-        .exec(&txn)
-        .await?;
+    sessions::revoke_all(&txn, user.id, None, EndReason::EmailRestored).await?;
     email_changes::Entity::delete_many()
         .filter(email_changes::Column::UserId.eq(user.id))
         .exec(&txn)

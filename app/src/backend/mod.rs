@@ -4,6 +4,7 @@
 //! product calls things (accounts, sessions, passwords, the security log). Server functions
 //! in [`crate::api`] are thin wrappers around these modules.
 
+pub mod account_security;
 pub mod accounts;
 pub mod avatar;
 pub mod clock;
@@ -14,6 +15,7 @@ pub mod entities;
 pub mod error;
 pub mod mail;
 pub mod maintenance;
+pub mod password_change;
 pub mod passwords;
 pub mod profile;
 pub mod rate_limit;
@@ -28,3 +30,4 @@ pub mod team;
 pub mod testing;
 pub mod throttle;
 pub mod tokens;
+pub mod two_factor;

@@ -3,7 +3,7 @@
 //! and to server-side rendering.
 
 use super::{error::Error, sessions::Authenticated, state::AppState};
-use crate::error::AppError;
+use crate::{api::EndReason, error::AppError};
 use http::request::Parts;
 use leptos::prelude::use_context;
 use std::sync::Arc;
@@ -24,10 +24,15 @@ pub struct ClientInfo {
 #[derive(Clone, Debug)]
 pub struct CspNonce(pub Arc<str>);
 
-/// The session found for the request's cookie, if any; set by the server's session
-/// middleware before any handler runs, so each request costs one session lookup.
+/// The session found for the request's cookie; set by the server's session middleware
+/// before any handler runs, so each request costs one session lookup.
 #[derive(Clone, Debug, Default)]
-pub struct SessionLookup(pub Option<Arc<Authenticated>>);
+pub struct SessionLookup {
+    /// The live session, if any.
+    pub live: Option<Arc<Authenticated>>,
+    /// Why the cookie's session was ended from elsewhere, if it was.
+    pub ended: Option<EndReason>,
+}
 
 /// The request as a server function sees it.
 pub struct Ctx {
@@ -58,13 +63,21 @@ impl Ctx {
         self.parts
             .extensions
             .get::<SessionLookup>()
-            .and_then(|lookup| lookup.0.clone())
+            .and_then(|lookup| lookup.live.clone())
     }
 
     /// The signed-in user and session, or 401. Every server function that acts for a user
     /// starts here: the user always comes from the session, never from the request body.
     pub fn require_session(&self) -> Result<Arc<Authenticated>, Error> {
-        self.session().ok_or(Error::App(AppError::Unauthenticated))
+        let lookup = self.parts.extensions.get::<SessionLookup>();
+        if let Some(live) = lookup.and_then(|lookup| lookup.live.clone()) {
+            return Ok(live);
+        }
+        Err(match lookup.and_then(|lookup| lookup.ended) {
+            Some(reason) => AppError::SessionEnded { reason },
+            None => AppError::Unauthenticated,
+        }
+        .into())
     }
 }
 

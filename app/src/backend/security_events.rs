@@ -27,6 +27,11 @@ pub enum Kind {
     EmailChangeCancelled,
     EmailChanged,
     EmailChangeReverted,
+    PasswordChanged,
+    /// The password was entered again to allow sensitive actions.
+    PasswordConfirmed,
+    /// Other sessions were signed out from the sessions list.
+    SessionRevoked,
 }
 
 impl Kind {
@@ -47,7 +52,57 @@ impl Kind {
             Kind::EmailChangeCancelled => "email_change_cancelled",
             Kind::EmailChanged => "email_changed",
             Kind::EmailChangeReverted => "email_change_reverted",
+            Kind::PasswordChanged => "password_changed",
+            Kind::PasswordConfirmed => "password_confirmed",
+            Kind::SessionRevoked => "session_revoked",
         }
+    }
+}
+
+/// How an event reads in "Recent security activity".
+pub fn label(kind: &str, detail: Option<&str>) -> String {
+    let detail: Option<serde_json::Value> = detail.and_then(|d| serde_json::from_str(d).ok());
+    let field = |name: &str| {
+        detail
+            .as_ref()
+            .and_then(|d| d.get(name))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let count = |name: &str| {
+        detail
+            .as_ref()
+            .and_then(|d| d.get(name))
+            .and_then(|v| v.as_u64())
+    };
+    match kind {
+        "account_created" => "Account created".into(),
+        "signed_in" => "Signed in".into(),
+        "sign_in_failed" => "Failed sign-in attempt".into(),
+        "sign_in_locked" => "Sign-in locked after repeated failures".into(),
+        "signed_out" => "Signed out".into(),
+        "profile_updated" => "Name changed".into(),
+        "avatar_changed" => "Avatar changed".into(),
+        "avatar_removed" => "Avatar removed".into(),
+        "upload_rejected" => "Avatar upload refused".into(),
+        "password_check_failed" => "Wrong password entered to confirm a change".into(),
+        "email_change_requested" => match field("new_email") {
+            Some(to) => format!("Email change requested (to {to})"),
+            None => "Email change requested".into(),
+        },
+        "email_change_cancelled" => "Email change cancelled".into(),
+        "email_changed" => match field("new_email") {
+            Some(to) => format!("Email changed to {to}"),
+            None => "Email changed".into(),
+        },
+        "email_change_reverted" => "Email change undone; every session signed out".into(),
+        "password_changed" => "Password changed; other sessions signed out".into(),
+        "password_confirmed" => "Password confirmed for a sensitive change".into(),
+        "session_revoked" => match count("sessions") {
+            Some(1) | None => "Signed out another session".into(),
+            Some(n) => format!("Signed out {n} other sessions"),
+        },
+        other => other.replace('_', " "),
     }
 }
 

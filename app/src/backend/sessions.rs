@@ -13,10 +13,12 @@ use super::{
     settings::{PublicUrl, Settings},
     tokens,
 };
+use crate::api::EndReason;
 use cookie::{Cookie, SameSite};
 use http::{HeaderMap, HeaderValue, header};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
     sea_query::{Expr, ExprTrait},
 };
 use std::{fmt, time::Duration};
@@ -50,6 +52,17 @@ pub struct Authenticated {
     pub session: sessions::Model,
 }
 
+/// What a cookie's token leads to.
+#[derive(Clone, Debug)]
+pub enum Resolution {
+    Live(Box<Authenticated>),
+    /// The session was ended on purpose (from another device, or by a password change);
+    /// the browser is told why on its next page.
+    Ended(EndReason),
+    /// Unknown, expired or signed out.
+    Gone,
+}
+
 /// Creates a session for `user_id` and returns the token for its cookie.
 pub async fn start(
     db: &impl ConnectionTrait,
@@ -68,6 +81,7 @@ pub async fn start(
         authenticated_at: Set(now),
         ip: Set(client.ip.clone()),
         user_agent: Set(client.user_agent.as_deref().map(truncate_user_agent)),
+        revoked_reason: Set(None),
         ..Default::default()
     }
     .insert(db)
@@ -75,28 +89,35 @@ pub async fn start(
     Ok((SessionToken(token), session))
 }
 
-/// Finds the live session for a cookie token. Expired sessions are deleted on sight and
-/// reported as absent; a live one has its last-active time refreshed (at most once a
-/// minute, so browsing costs one write per minute, not one per request).
+/// Finds the session for a cookie token. Expired sessions are deleted on sight; revoked
+/// ones are kept until their absolute end so the browser can be told why it was signed
+/// out. A live one has its last-active time refreshed (at most once a minute, so browsing
+/// costs one write per minute, not one per request).
 pub async fn resolve(
     db: &impl ConnectionTrait,
     settings: &Settings,
     token: &str,
     now: Timestamp,
-) -> Result<Option<Authenticated>, DbErr> {
+) -> Result<Resolution, DbErr> {
     let found = sessions::Entity::find()
         .filter(sessions::Column::TokenHash.eq(tokens::digest(token)))
         .find_also_related(users::Entity)
         .one(db)
         .await?;
     let Some((mut session, Some(user))) = found else {
-        return Ok(None);
+        return Ok(Resolution::Gone);
     };
+    if let Some(reason) = session.revoked_reason.as_deref() {
+        return Ok(match EndReason::from_stored(reason) {
+            Some(reason) if now < session.expires_at => Resolution::Ended(reason),
+            _ => Resolution::Gone,
+        });
+    }
 
     let idle_deadline = session.last_seen_at.plus(settings.session_idle_timeout);
     if now >= session.expires_at || now >= idle_deadline {
         sessions::Entity::delete_by_id(session.id).exec(db).await?;
-        return Ok(None);
+        return Ok(Resolution::Gone);
     }
 
     if session.last_seen_at.until(now) >= TOUCH_INTERVAL {
@@ -107,7 +128,7 @@ pub async fn resolve(
             .await?;
         session.last_seen_at = now;
     }
-    Ok(Some(Authenticated { user, session }))
+    Ok(Resolution::Live(Box::new(Authenticated { user, session })))
 }
 
 /// Ends one session (sign out). Its cookie is dead from this moment.
@@ -116,7 +137,104 @@ pub async fn end(db: &impl ConnectionTrait, session_id: i64) -> Result<(), DbErr
     Ok(())
 }
 
-/// Deletes sessions past their absolute or idle deadline.
+/// Ends one of a person's sessions from elsewhere. Returns whether it was live.
+pub async fn revoke(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    session_id: i64,
+    reason: EndReason,
+) -> Result<bool, DbErr> {
+    let result = sessions::Entity::update_many()
+        .col_expr(
+            sessions::Column::RevokedReason,
+            Expr::value(reason.as_str()),
+        )
+        .filter(sessions::Column::Id.eq(session_id))
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::RevokedReason.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Ends every live session of a person except `keep` (if given). Returns how many ended.
+pub async fn revoke_all(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    keep: Option<i64>,
+    reason: EndReason,
+) -> Result<u64, DbErr> {
+    let mut query = sessions::Entity::update_many()
+        .col_expr(
+            sessions::Column::RevokedReason,
+            Expr::value(reason.as_str()),
+        )
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::RevokedReason.is_null());
+    if let Some(keep) = keep {
+        query = query.filter(sessions::Column::Id.ne(keep));
+    }
+    Ok(query.exec(db).await?.rows_affected)
+}
+
+/// Gives a session a new token (after re-entering the password, after a password
+/// change), so a token seen before that moment is worthless. Also records the password
+/// entry for the sudo window.
+pub async fn renew(
+    db: &impl ConnectionTrait,
+    session_id: i64,
+    now: Timestamp,
+) -> Result<SessionToken, DbErr> {
+    let token = tokens::random_token();
+    sessions::Entity::update_many()
+        .col_expr(
+            sessions::Column::TokenHash,
+            Expr::value(tokens::digest(&token)),
+        )
+        .col_expr(sessions::Column::AuthenticatedAt, Expr::value(now))
+        .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
+        .filter(sessions::Column::Id.eq(session_id))
+        .exec(db)
+        .await?;
+    Ok(SessionToken(token))
+}
+
+/// Whether the password was entered in this session recently enough for a sensitive
+/// action ("sudo mode"); otherwise the person is asked for it again.
+pub fn require_recent_password(
+    auth: &Authenticated,
+    settings: &Settings,
+    now: Timestamp,
+) -> Result<(), crate::error::AppError> {
+    if auth.session.authenticated_at.plus(settings.sudo_window) > now {
+        Ok(())
+    } else {
+        Err(crate::error::AppError::PasswordConfirmationRequired)
+    }
+}
+
+/// A person's live sessions, most recently active first.
+pub async fn live_for(
+    db: &impl ConnectionTrait,
+    settings: &Settings,
+    user_id: i64,
+    now: Timestamp,
+) -> Result<Vec<sessions::Model>, DbErr> {
+    let idle_cutoff = now.minus(settings.session_idle_timeout);
+    sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::RevokedReason.is_null())
+        .filter(sessions::Column::ExpiresAt.gt(now))
+        .filter(sessions::Column::LastSeenAt.gt(idle_cutoff))
+        .order_by_desc(sessions::Column::LastSeenAt)
+        .order_by_desc(sessions::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Deletes sessions past their absolute deadline, and live ones past their idle deadline.
+/// Revoked sessions stay until their absolute deadline, so a device coming back is told
+/// why it was signed out.
 pub async fn delete_expired(
     db: &impl ConnectionTrait,
     settings: &Settings,
@@ -127,11 +245,28 @@ pub async fn delete_expired(
         .filter(
             sessions::Column::ExpiresAt
                 .lte(now)
-                .or(sessions::Column::LastSeenAt.lte(idle_cutoff)),
+                .or(sessions::Column::LastSeenAt
+                    .lte(idle_cutoff)
+                    .and(sessions::Column::RevokedReason.is_null())),
         )
         .exec(db)
         .await?;
     Ok(result.rows_affected)
+}
+
+/// "Chrome on Linux", from a user agent, for the sessions list and the security log.
+pub fn device_label(user_agent: Option<&str>) -> String {
+    let parser = woothee::parser::Parser::new();
+    let Some(parsed) = user_agent.and_then(|agent| parser.parse(agent)) else {
+        return "Unknown device".into();
+    };
+    let browser = (parsed.name != "UNKNOWN").then_some(parsed.name);
+    let os = (parsed.os != "UNKNOWN").then_some(parsed.os);
+    match (browser, os) {
+        (Some(browser), Some(os)) => format!("{browser} on {os}"),
+        (Some(only), None) | (None, Some(only)) => only.to_owned(),
+        (None, None) => "Unknown device".into(),
+    }
 }
 
 /// The cookie's name. Over https it carries the `__Host-` prefix, which makes browsers

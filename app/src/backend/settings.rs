@@ -112,6 +112,11 @@ pub struct Settings {
     pub sign_up_rate: RateLimit,
     /// Profile picture uploads per person.
     pub avatar_upload_rate: RateLimit,
+    /// How long after entering the password sensitive actions are allowed without asking
+    /// for it again ("sudo mode").
+    pub sudo_window: Duration,
+    /// Password strength checks per client address (the meter asks as the person types).
+    pub password_feedback_rate: RateLimit,
     /// How long a link to confirm a new email address works.
     pub email_change_ttl: Duration,
     /// Messages a person can cause through email changes (requests and resends).
@@ -145,6 +150,11 @@ impl Settings {
             avatar_upload_rate: RateLimit {
                 max: 30,
                 window: Duration::from_secs(60 * 60),
+            },
+            sudo_window: Duration::from_secs(10 * 60),
+            password_feedback_rate: RateLimit {
+                max: 300,
+                window: Duration::from_secs(60),
             },
             email_change_ttl: Duration::from_secs(24 * 60 * 60),
             email_change_mail_rate: RateLimit {

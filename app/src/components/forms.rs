@@ -17,8 +17,14 @@ pub fn Field(
     #[prop(optional)] autofocus: bool,
     #[prop(optional, into)] value: Option<String>,
     #[prop(into)] error: Signal<Option<String>>,
+    /// The element id, when two forms on one page share a field name.
+    #[prop(optional)]
+    id: Option<&'static str>,
+    /// Called with the value as the person types.
+    #[prop(optional, into)]
+    on_input: Option<Callback<String>>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = id.map_or_else(|| format!("field-{name}"), str::to_owned);
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
     let described_by = match hint {
@@ -39,6 +45,11 @@ pub fn Field(
                 value=value
                 aria-describedby=described_by
                 aria-invalid=move || error.get().map(|_| "true")
+                on:input=move |ev| {
+                    if let Some(on_input) = on_input {
+                        on_input.run(event_target_value(&ev));
+                    }
+                }
             />
             <p class="field-error" id=error_id>
                 {move || error.get()}
@@ -51,6 +62,11 @@ pub fn Field(
 /// throttling, an outage). Announced by screen readers as soon as it appears.
 #[component]
 pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    Effect::new(move |_| {
+        if let Some(error) = error.get() {
+            sign_in_again_if_needed(&error);
+        }
+    });
     let message = move || {
         error
             .get()
@@ -83,4 +99,18 @@ pub fn navigate_on_success(value: impl Get<Value = Option<Result<String, AppErro
             let _ = window().location().set_href(&path);
         }
     });
+}
+
+/// When an answer says the session is over, opens the sign-in page (saying why, when the
+/// session was ended from elsewhere) and comes back here afterwards. Returns whether it did.
+pub fn sign_in_again_if_needed(error: &AppError) -> bool {
+    let ended = match error {
+        AppError::Unauthenticated => None,
+        AppError::SessionEnded { reason } => Some(*reason),
+        _ => return false,
+    };
+    let location = window().location();
+    let here = location.pathname().unwrap_or_default();
+    let _ = location.set_href(&crate::validation::login_path(&here, ended));
+    true
 }

@@ -2,10 +2,16 @@
 
 mod avatar_editor;
 mod forms;
+mod qr_code;
+mod recent_password;
+mod time;
 mod top_bar;
 
 pub use avatar_editor::AvatarEditor;
-pub use forms::{Field, FormAlert, StatusMessage, navigate_on_success};
+pub use forms::{Field, FormAlert, StatusMessage, navigate_on_success, sign_in_again_if_needed};
+pub use qr_code::QrCode;
+pub use recent_password::{PasswordPrompt, RecentPassword, with_recent_password};
+pub use time::{LocalTime, format_utc};
 pub use top_bar::{Avatar, TopBar};
 
 use crate::api::CurrentUser;

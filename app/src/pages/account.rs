@@ -2,7 +2,7 @@
 
 use crate::{
     api::{CancelEmailChange, RequestEmailChange, ResendEmailChange, UpdateProfile},
-    components::{AvatarEditor, Field, FormAlert, Me, StatusMessage},
+    components::{AvatarEditor, Field, FormAlert, Me, RecentPassword, StatusMessage},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -11,6 +11,7 @@ use leptos_meta::Title;
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let me = Me::get();
+    RecentPassword::provide();
     view! {
         <Title text="Account"/>
         <h1>"Account"</h1>
@@ -23,6 +24,8 @@ pub fn AccountPage() -> impl IntoView {
             </div>
         </section>
         <EmailSection/>
+        <super::security::PasswordSection/>
+        <super::security::SessionsSection/>
         <section class="card" aria-labelledby="organisation-heading">
             <h2 id="organisation-heading">"Organisation"</h2>
             <dl class="details">
@@ -36,6 +39,7 @@ pub fn AccountPage() -> impl IntoView {
                 </div>
             </dl>
         </section>
+        <super::security::ActivitySection/>
     }
 }
 

@@ -1,6 +1,6 @@
 use super::AuthCard;
 use crate::{
-    api::SignIn,
+    api::{EndReason, SignIn},
     components::{Field, FormAlert, navigate_on_success},
     error::AppError,
 };
@@ -19,12 +19,22 @@ pub fn LoginPage() -> impl IntoView {
     };
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
+    // Set when the session was ended from elsewhere, to say why this page appeared.
+    let ended = move || {
+        query
+            .read()
+            .get("ended")
+            .and_then(|reason| EndReason::from_stored(&reason))
+    };
 
     view! {
         <Title text="Sign in"/>
         <AuthCard>
             <h1>"Sign in"</h1>
             <p class="lead">"Welcome back. Sign in to manage your account."</p>
+            {move || ended().map(|reason| view! {
+                <p class="alert alert-info" role="status">{reason.message()}</p>
+            })}
             <FormAlert error/>
             <ActionForm action=sign_in attr:class="form" attr:novalidate=true>
                 <input type="hidden" name="next" value=next/>

@@ -4,6 +4,7 @@ mod account;
 mod email_links;
 mod login;
 mod not_found;
+mod security;
 mod settings;
 mod signup;
 

@@ -132,12 +132,9 @@ fn MemberTable(members: Vec<TeamMember>) -> impl IntoView {
 /// sign in, returning them here afterwards.
 #[component]
 pub fn ErrorNotice(error: AppError) -> impl IntoView {
-    if error == AppError::Unauthenticated {
-        Effect::new(move |_| {
-            let location = window().location();
-            let here = location.pathname().unwrap_or_default();
-            let _ = location.set_href(&crate::validation::login_path(&here));
-        });
-    }
-    view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }
+    let message = error.to_string();
+    Effect::new(move |_| {
+        crate::components::sign_in_again_if_needed(&error);
+    });
+    view! { <p class="alert alert-error" role="alert">{message}</p> }
 }

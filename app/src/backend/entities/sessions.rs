@@ -18,6 +18,9 @@ pub struct Model {
     pub authenticated_at: Timestamp,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Why the session was ended from elsewhere; `None` while it is live. See
+    /// [`crate::api::EndReason`].
+    pub revoked_reason: Option<String>,
 }
 
 impl std::fmt::Debug for Model {
