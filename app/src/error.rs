@@ -56,6 +56,14 @@ pub enum AppError {
     #[error("For your security, enter your password to continue.")]
     PasswordConfirmationRequired,
 
+    /// 403: the organisation requires two-factor authentication and this person has not set
+    /// it up; until they do, they can only set it up or sign out.
+    #[error(
+        "Your organisation requires two-factor authentication. Set it up in Settings → Account \
+         to continue."
+    )]
+    TwoFactorSetupRequired,
+
     /// 401: the session was ended from elsewhere (a password change, "Sign out" on another
     /// device); the page sends the person to sign in and says why.
     #[error("{}", reason.message())]
@@ -127,7 +135,8 @@ impl AppError {
             AppError::Forbidden
             | AppError::CrossSiteRequest
             | AppError::IncorrectPassword
-            | AppError::PasswordConfirmationRequired => 403,
+            | AppError::PasswordConfirmationRequired
+            | AppError::TwoFactorSetupRequired => 403,
             AppError::SessionEnded { .. } => 401,
             AppError::NotFound => 404,
             AppError::Conflict { .. } => 409,

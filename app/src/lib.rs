@@ -25,7 +25,7 @@ use leptos_router::{
 };
 use pages::{
     AccountPage, ConfirmEmailPage, LoginPage, NotFound, RevertEmailPage, SettingsLayout,
-    SignUpPage, TeamPage,
+    SignUpPage, TeamPage, TwoFactorSignInPage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -67,6 +67,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/settings/account"/> }/>
                 <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/login/two-factor") view=TwoFactorSignInPage/>
                 <Route path=path!("/signup") view=SignUpPage/>
                 <Route path=path!("/account/email/confirm") view=ConfirmEmailPage/>
                 <Route path=path!("/account/email/revert") view=RevertEmailPage/>

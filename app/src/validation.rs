@@ -98,6 +98,48 @@ pub fn new_password_length(field: &str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// The shape of a code from an authenticator app: six digits, spaces and dashes ignored.
+/// Whether it is the right code is for the server alone to say.
+pub fn one_time_code(field: &str, value: &str) -> Result<(), FieldError> {
+    let digits = significant_chars(value);
+    if digits.len() == 6 && digits.iter().all(char::is_ascii_digit) {
+        Ok(())
+    } else if digits.is_empty() {
+        Err(FieldError::new(
+            field,
+            "Enter the 6-digit code from your authenticator app.",
+        ))
+    } else {
+        Err(FieldError::new(
+            field,
+            "The code is 6 digits. Enter the newest code from your authenticator app.",
+        ))
+    }
+}
+
+/// The shape of a recovery code: ten letters and digits, spaces and dashes ignored.
+pub fn recovery_code(field: &str, value: &str) -> Result<(), FieldError> {
+    let chars = significant_chars(value);
+    if chars.len() == 10 && chars.iter().all(char::is_ascii_alphanumeric) {
+        Ok(())
+    } else if chars.is_empty() {
+        Err(FieldError::new(field, "Enter one of your recovery codes."))
+    } else {
+        Err(FieldError::new(
+            field,
+            "A recovery code is 10 letters and digits, like 7kq2m-x9d4p.",
+        ))
+    }
+}
+
+fn significant_chars(value: &str) -> Vec<char> {
+    value
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .take(64)
+        .collect()
+}
+
 /// Accepts only a same-origin path for the page to open after signing in: it must start with
 /// a single `/`, and must not smuggle a scheme or host through backslashes or control
 /// characters. Anything else falls back to the account settings.
@@ -118,27 +160,58 @@ pub fn safe_next_path(next: Option<&str>) -> String {
     }
 }
 
+/// The page that asks for the second factor, set to continue to `path` afterwards.
+pub fn second_factor_path(path: &str) -> String {
+    format!("/login/two-factor?next={}", encode_query_value(path))
+}
+
 /// The sign-in page, set to come back to `path` afterwards, and saying why the session
 /// ended when it was ended from elsewhere.
 pub fn login_path(path: &str, ended: Option<crate::api::EndReason>) -> String {
-    let encoded: String = path
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let encoded = encode_query_value(path);
     match ended {
         Some(reason) => format!("/login?next={encoded}&ended={}", reason.as_str()),
         None => format!("/login?next={encoded}"),
     }
 }
 
+/// Percent-encodes a path for use as a query value (keeps `/` readable).
+pub fn encode_query_value(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_shapes_are_checked_before_any_attempt_counts() {
+        assert!(one_time_code("code", "123 456").is_ok());
+        assert!(one_time_code("code", "123-456").is_ok());
+        assert!(
+            one_time_code("code", "")
+                .unwrap_err()
+                .message
+                .starts_with("Enter the 6-digit")
+        );
+        assert!(one_time_code("code", "12345").is_err());
+        assert!(one_time_code("code", "12345a").is_err());
+        assert!(recovery_code("recovery_code", "7kq2m-x9d4p").is_ok());
+        assert!(
+            recovery_code("recovery_code", " ")
+                .unwrap_err()
+                .message
+                .starts_with("Enter one")
+        );
+        assert!(recovery_code("recovery_code", "7kq2m-x9d4").is_err());
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

@@ -14,6 +14,7 @@ mod m20261203_000002_avatars;
 mod m20261203_000003_mail_outbox;
 mod m20261203_000004_email_changes;
 mod m20261203_000005_session_revocation;
+mod m20261203_000006_two_factor;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_mail_outbox::Migration),
             Box::new(m20261203_000004_email_changes::Migration),
             Box::new(m20261203_000005_session_revocation::Migration),
+            Box::new(m20261203_000006_two_factor::Migration),
         ]
     }
 }

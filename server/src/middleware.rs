@@ -250,17 +250,23 @@ pub async fn session(State(state): State<AppState>, mut request: Request, next: 
     let lookup = match resolution {
         Resolution::Live(authenticated) => SessionLookup {
             live: Some(Arc::from(authenticated)),
-            ended: None,
+            ..SessionLookup::default()
+        },
+        Resolution::Pending(authenticated) => SessionLookup {
+            pending: Some(Arc::from(authenticated)),
+            ..SessionLookup::default()
         },
         Resolution::Ended(reason) => SessionLookup {
-            live: None,
             ended: Some(reason),
+            ..SessionLookup::default()
         },
         Resolution::Gone => SessionLookup::default(),
     };
     let signed_in = lookup.live.is_some();
+    let waiting_for_code = lookup.pending.is_some();
+    let must_enrol = lookup.live.as_ref().is_some_and(|auth| auth.must_enrol());
     let ended = lookup.ended;
-    let stale_cookie = token.is_some() && !signed_in;
+    let stale_cookie = token.is_some() && !signed_in && !waiting_for_code;
     request.extensions_mut().insert(lookup);
 
     if is_safe_method(request.method()) && !is_api {
@@ -278,12 +284,31 @@ pub async fn session(State(state): State<AppState>, mut request: Request, next: 
             }
             return response;
         }
-        if !signed_in && (path == "/settings" || path.starts_with("/settings/")) {
-            let here = request
-                .uri()
-                .path_and_query()
-                .map_or(path.as_str(), |pq| pq.as_str());
-            let mut response = Redirect::to(&validation::login_path(here, ended)).into_response();
+        let settings_page = path == "/settings" || path.starts_with("/settings/");
+        let here = request
+            .uri()
+            .path_and_query()
+            .map_or(path.as_str(), |pq| pq.as_str())
+            .to_owned();
+        // Half signed in: nothing but the code page until the second factor is in.
+        if waiting_for_code && settings_page {
+            return Redirect::to(&validation::second_factor_path(&here)).into_response();
+        }
+        if path == "/login/two-factor" {
+            if signed_in {
+                return Redirect::to("/settings/account").into_response();
+            }
+            if !waiting_for_code {
+                return Redirect::to("/login").into_response();
+            }
+        }
+        // Required two-factor authentication not set up yet: only the account page, where
+        // the set-up is.
+        if must_enrol && settings_page && path != "/settings/account" {
+            return Redirect::to("/settings/account").into_response();
+        }
+        if !signed_in && settings_page {
+            let mut response = Redirect::to(&validation::login_path(&here, ended)).into_response();
             if stale_cookie {
                 clear_cookie(&mut response, &state);
             }

@@ -47,7 +47,10 @@ fn capture() -> Captured {
         .clone()
 }
 
-db_tests!(sign_in_and_out_leave_no_secrets_in_the_logs);
+db_tests!(
+    sign_in_and_out_leave_no_secrets_in_the_logs,
+    two_factor_leaves_no_secret_codes_or_uris_in_the_logs,
+);
 
 async fn sign_in_and_out_leave_no_secrets_in_the_logs(app: TestApp) {
     let logs = capture();
@@ -97,6 +100,77 @@ async fn sign_in_and_out_leave_no_secrets_in_the_logs(app: TestApp) {
         assert!(
             !line.contains(&person.email),
             "an email address was logged above debug: {line}"
+        );
+    }
+}
+
+async fn two_factor_leaves_no_secret_codes_or_uris_in_the_logs(app: TestApp) {
+    use app::backend::two_factor::{TotpSecret, codes::code_at};
+    let logs = capture();
+    let person = Person::new();
+    let browser = app.signed_up(&person).await;
+
+    let setup: serde_json::Value = browser
+        .post_form("/api/start_two_factor", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let uri = setup["otpauth_uri"].as_str().unwrap().to_owned();
+    let key = uri
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let secret = TotpSecret::from_base32(&key).unwrap();
+    let enrolment_code = code_at(&secret, app.state.clock().now()).to_string();
+    let recovery: Vec<String> = browser
+        .post_form("/api/confirm_two_factor", &[("code", &enrolment_code)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    browser.sign_out().await;
+
+    app.clock.advance(std::time::Duration::from_secs(30));
+    let device = app.browser();
+    device.sign_in(&person.email, &person.password).await;
+    let sign_in_code = code_at(&secret, app.state.clock().now()).to_string();
+    device
+        .post_form("/api/verify_two_factor", &[("code", "999999")])
+        .await;
+    device
+        .post_form("/api/verify_two_factor", &[("code", &sign_in_code)])
+        .await;
+    device.sign_out().await;
+    let other = app.browser();
+    other.sign_in(&person.email, &person.password).await;
+    other
+        .post_form(
+            "/api/verify_recovery_code",
+            &[("recovery_code", &recovery[0])],
+        )
+        .await;
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("two_factor_enabled"),
+        "the capture saw this test's events"
+    );
+    let grouped = setup["key"].as_str().unwrap().to_owned();
+    let mut secrets = vec![uri, key, grouped, enrolment_code, sign_in_code];
+    secrets.extend(recovery);
+    for secret in &secrets {
+        let leaks: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains(secret.as_str()))
+            .collect();
+        assert!(
+            leaks.is_empty(),
+            "a two-factor secret reached the logs: {leaks:#?}"
         );
     }
 }

@@ -48,6 +48,11 @@ pub async fn sign_in(
             accounts::sign_in(&ctx.state, &email, &password, &ctx.client(), now).await?;
         endpoint::set_cookie(sessions::cookie_for(ctx.state.settings(), &signed_in.token));
         let next = crate::validation::safe_next_path(next.as_deref());
+        if signed_in.second_factor_pending {
+            return Ok(endpoint::navigate_to(
+                &crate::validation::second_factor_path(&next),
+            ));
+        }
         Ok(endpoint::navigate_to(&next))
     })
     .await
@@ -59,7 +64,8 @@ pub async fn sign_out() -> Result<String, AppError> {
     use crate::backend::{accounts, endpoint, request::Ctx, sessions};
     endpoint::run(async move {
         let ctx = Ctx::current()?;
-        if let Some(auth) = ctx.session() {
+        // Also ends a sign-in that was waiting for its second factor.
+        if let Some(auth) = ctx.session().or_else(|| ctx.require_pending().ok()) {
             let now = ctx.state.clock().now();
             accounts::sign_out(&ctx.state, &auth, &ctx.client(), now).await?;
         }

@@ -10,12 +10,14 @@ mod email;
 mod profile;
 mod security;
 mod team;
+mod two_factor;
 
 pub use auth::*;
 pub use email::*;
 pub use profile::*;
 pub use security::*;
 pub use team::*;
+pub use two_factor::*;
 
 use serde::{Deserialize, Serialize};
 
@@ -119,6 +121,11 @@ pub struct CurrentUser {
     pub avatar_url: Option<String>,
     /// A new address waiting for its confirmation link to be used.
     pub pending_email: Option<String>,
+    pub two_factor_enabled: bool,
+    /// The organisation requires two-factor authentication (it cannot be turned off).
+    pub two_factor_required: bool,
+    /// Unused recovery codes.
+    pub recovery_codes_left: u64,
 }
 
 impl CurrentUser {

@@ -11,7 +11,7 @@ use super::{
     security_events::{self, Kind, NewEvent},
     sessions::{self, Authenticated, SessionToken},
     state::AppState,
-    throttle,
+    throttle, two_factor,
 };
 use crate::{
     api::Role,
@@ -34,6 +34,9 @@ pub struct SignUpForm {
 pub struct SignedIn {
     pub token: SessionToken,
     pub user_id: i64,
+    /// The password was right and the person uses two-factor authentication: the session
+    /// waits for a code before it reaches anything.
+    pub second_factor_pending: bool,
 }
 
 /// Creates an organisation with the person as its Owner, and signs them in.
@@ -109,7 +112,7 @@ pub async fn sign_up(
             Error::from(e)
         }
     })?;
-    let (token, _) = sessions::start(&txn, state.settings(), user.id, client, now).await?;
+    let (token, _) = sessions::start(&txn, state.settings(), user.id, false, client, now).await?;
     for kind in [Kind::AccountCreated, Kind::SignedIn] {
         security_events::record(
             &txn,
@@ -123,6 +126,7 @@ pub async fn sign_up(
     Ok(SignedIn {
         token,
         user_id: user.id,
+        second_factor_pending: false,
     })
 }
 
@@ -188,13 +192,27 @@ pub async fn sign_in(
                 .exec(&txn)
                 .await?;
             }
-            let (token, _) = sessions::start(&txn, state.settings(), user.id, client, now).await?;
-            let event = NewEvent::for_user(Kind::SignedIn, user.id, user.organisation_id, client);
-            security_events::record(&txn, event, now).await?;
+            let second_factor_pending = two_factor::is_enabled(&txn, user.id).await?;
+            let (token, _) = sessions::start(
+                &txn,
+                state.settings(),
+                user.id,
+                second_factor_pending,
+                client,
+                now,
+            )
+            .await?;
+            // With two-factor authentication the sign-in is recorded once the code is in.
+            if !second_factor_pending {
+                let event =
+                    NewEvent::for_user(Kind::SignedIn, user.id, user.organisation_id, client);
+                security_events::record(&txn, event, now).await?;
+            }
             txn.commit().await?;
             Ok(SignedIn {
                 token,
                 user_id: user.id,
+                second_factor_pending,
             })
         }
         (_, user) => {

@@ -49,6 +49,11 @@ pub async fn current_user(state: &AppState, auth: &Authenticated) -> Result<Curr
     let avatar = avatar_hash(state.db(), auth.user.id).await?;
     let pending_email =
         super::email_change::pending(state.db(), auth.user.id, state.clock().now()).await?;
+    let recovery_codes_left = if auth.two_factor_enabled {
+        super::two_factor::recovery_codes_left(state.db(), auth.user.id).await?
+    } else {
+        0
+    };
     let user = &auth.user;
     Ok(CurrentUser {
         first_name: user.first_name.clone(),
@@ -58,6 +63,9 @@ pub async fn current_user(state: &AppState, auth: &Authenticated) -> Result<Curr
         organisation_name: organisation,
         avatar_url: avatar.as_deref().map(avatar_url),
         pending_email,
+        two_factor_enabled: auth.two_factor_enabled,
+        two_factor_required: auth.two_factor_required,
+        recovery_codes_left,
     })
 }
 

@@ -30,6 +30,8 @@ pub struct CspNonce(pub Arc<str>);
 pub struct SessionLookup {
     /// The live session, if any.
     pub live: Option<Arc<Authenticated>>,
+    /// A sign-in waiting for its second factor, if that is what the cookie holds.
+    pub pending: Option<Arc<Authenticated>>,
     /// Why the cookie's session was ended from elsewhere, if it was.
     pub ended: Option<EndReason>,
 }
@@ -68,7 +70,28 @@ impl Ctx {
 
     /// The signed-in user and session, or 401. Every server function that acts for a user
     /// starts here: the user always comes from the session, never from the request body.
+    /// Someone whose organisation requires two-factor authentication but who has not set
+    /// it up gets 403 here; only the set-up itself uses
+    /// [`Ctx::require_session_for_enrolment`].
     pub fn require_session(&self) -> Result<Arc<Authenticated>, Error> {
+        let auth = self.require_session_for_enrolment()?;
+        if auth.must_enrol() {
+            return Err(AppError::TwoFactorSetupRequired.into());
+        }
+        Ok(auth)
+    }
+
+    /// A sign-in waiting for its second factor, or 401. Only the code step accepts it.
+    pub fn require_pending(&self) -> Result<Arc<Authenticated>, Error> {
+        self.parts
+            .extensions
+            .get::<SessionLookup>()
+            .and_then(|lookup| lookup.pending.clone())
+            .ok_or(Error::App(AppError::Unauthenticated))
+    }
+
+    /// The signed-in user even when they still have to set up two-factor authentication.
+    pub fn require_session_for_enrolment(&self) -> Result<Arc<Authenticated>, Error> {
         let lookup = self.parts.extensions.get::<SessionLookup>();
         if let Some(live) = lookup.and_then(|lookup| lookup.live.clone()) {
             return Ok(live);

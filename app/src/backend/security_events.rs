@@ -32,6 +32,14 @@ pub enum Kind {
     PasswordConfirmed,
     /// Other sessions were signed out from the sessions list.
     SessionRevoked,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    TwoFactorFailed,
+    /// A code that was already used was entered again.
+    TwoFactorReplayed,
+    TwoFactorLocked,
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
 }
 
 impl Kind {
@@ -55,6 +63,13 @@ impl Kind {
             Kind::PasswordChanged => "password_changed",
             Kind::PasswordConfirmed => "password_confirmed",
             Kind::SessionRevoked => "session_revoked",
+            Kind::TwoFactorEnabled => "two_factor_enabled",
+            Kind::TwoFactorDisabled => "two_factor_disabled",
+            Kind::TwoFactorFailed => "two_factor_failed",
+            Kind::TwoFactorReplayed => "two_factor_replayed",
+            Kind::TwoFactorLocked => "two_factor_locked",
+            Kind::RecoveryCodeUsed => "recovery_code_used",
+            Kind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
         }
     }
 }
@@ -102,6 +117,13 @@ pub fn label(kind: &str, detail: Option<&str>) -> String {
             Some(1) | None => "Signed out another session".into(),
             Some(n) => format!("Signed out {n} other sessions"),
         },
+        "two_factor_enabled" => "Two-factor authentication turned on".into(),
+        "two_factor_disabled" => "Two-factor authentication turned off".into(),
+        "two_factor_failed" => "Wrong two-factor code".into(),
+        "two_factor_replayed" => "Already-used two-factor code entered".into(),
+        "two_factor_locked" => "Two-factor codes locked after repeated wrong codes".into(),
+        "recovery_code_used" => "Signed in with a recovery code".into(),
+        "recovery_codes_regenerated" => "New recovery codes created".into(),
         other => other.replace('_', " "),
     }
 }

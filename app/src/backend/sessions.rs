@@ -8,7 +8,7 @@
 
 use super::{
     clock::Timestamp,
-    entities::{sessions, users},
+    entities::{organisations, sessions, two_factor, users},
     request::ClientInfo,
     settings::{PublicUrl, Settings},
     tokens,
@@ -45,17 +45,34 @@ impl fmt::Debug for SessionToken {
     }
 }
 
+/// How long a sign-in may wait for its second factor.
+pub const SECOND_FACTOR_WINDOW: Duration = Duration::from_secs(5 * 60);
+
 /// A signed-in user and the session they are using.
 #[derive(Clone, Debug)]
 pub struct Authenticated {
     pub user: users::Model,
     pub session: sessions::Model,
+    /// Two-factor authentication is on for this person.
+    pub two_factor_enabled: bool,
+    /// Their organisation requires two-factor authentication.
+    pub two_factor_required: bool,
+}
+
+impl Authenticated {
+    /// In an organisation that requires two-factor authentication, someone without it may
+    /// only set it up or sign out.
+    pub fn must_enrol(&self) -> bool {
+        self.two_factor_required && !self.two_factor_enabled
+    }
 }
 
 /// What a cookie's token leads to.
 #[derive(Clone, Debug)]
 pub enum Resolution {
     Live(Box<Authenticated>),
+    /// The password was right; the second factor is still awaited.
+    Pending(Box<Authenticated>),
     /// The session was ended on purpose (from another device, or by a password change);
     /// the browser is told why on its next page.
     Ended(EndReason),
@@ -63,25 +80,33 @@ pub enum Resolution {
     Gone,
 }
 
-/// Creates a session for `user_id` and returns the token for its cookie.
+/// Creates a session for `user_id` and returns the token for its cookie. A session that
+/// still needs the second factor lives only a few minutes.
 pub async fn start(
     db: &impl ConnectionTrait,
     settings: &Settings,
     user_id: i64,
+    second_factor_pending: bool,
     client: &ClientInfo,
     now: Timestamp,
 ) -> Result<(SessionToken, sessions::Model), DbErr> {
     let token = tokens::random_token();
+    let lifetime = if second_factor_pending {
+        SECOND_FACTOR_WINDOW
+    } else {
+        settings.session_absolute_timeout
+    };
     let session = sessions::ActiveModel {
         user_id: Set(user_id),
         token_hash: Set(tokens::digest(&token)),
         created_at: Set(now),
         last_seen_at: Set(now),
-        expires_at: Set(now.plus(settings.session_absolute_timeout)),
+        expires_at: Set(now.plus(lifetime)),
         authenticated_at: Set(now),
         ip: Set(client.ip.clone()),
         user_agent: Set(client.user_agent.as_deref().map(truncate_user_agent)),
         revoked_reason: Set(None),
+        second_factor_pending: Set(second_factor_pending),
         ..Default::default()
     }
     .insert(db)
@@ -120,6 +145,21 @@ pub async fn resolve(
         return Ok(Resolution::Gone);
     }
 
+    let organisation = organisations::Entity::find_by_id(user.organisation_id)
+        .one(db)
+        .await?;
+    let enrolment = two_factor::Entity::find_by_id(user.id).one(db).await?;
+    let two_factor_enabled = enrolment.is_some_and(|row| row.enabled_at.is_some());
+    let two_factor_required = organisation.is_some_and(|org| org.require_two_factor);
+    if session.second_factor_pending {
+        return Ok(Resolution::Pending(Box::new(Authenticated {
+            user,
+            session,
+            two_factor_enabled,
+            two_factor_required,
+        })));
+    }
+
     if session.last_seen_at.until(now) >= TOUCH_INTERVAL {
         sessions::Entity::update_many()
             .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
@@ -128,7 +168,12 @@ pub async fn resolve(
             .await?;
         session.last_seen_at = now;
     }
-    Ok(Resolution::Live(Box::new(Authenticated { user, session })))
+    Ok(Resolution::Live(Box::new(Authenticated {
+        user,
+        session,
+        two_factor_enabled,
+        two_factor_required,
+    })))
 }
 
 /// Ends one session (sign out). Its cookie is dead from this moment.
@@ -199,6 +244,34 @@ pub async fn renew(
     Ok(SessionToken(token))
 }
 
+/// Completes a sign-in that waited for its second factor: the session becomes a full one,
+/// for the usual lifetime, under a new token.
+pub async fn complete_second_factor(
+    db: &impl ConnectionTrait,
+    settings: &Settings,
+    session_id: i64,
+    now: Timestamp,
+) -> Result<SessionToken, DbErr> {
+    let token = tokens::random_token();
+    sessions::Entity::update_many()
+        .col_expr(
+            sessions::Column::TokenHash,
+            Expr::value(tokens::digest(&token)),
+        )
+        .col_expr(sessions::Column::SecondFactorPending, Expr::value(false))
+        .col_expr(
+            sessions::Column::ExpiresAt,
+            Expr::value(now.plus(settings.session_absolute_timeout)),
+        )
+        .col_expr(sessions::Column::AuthenticatedAt, Expr::value(now))
+        .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
+        .filter(sessions::Column::Id.eq(session_id))
+        .filter(sessions::Column::SecondFactorPending.eq(true))
+        .exec(db)
+        .await?;
+    Ok(SessionToken(token))
+}
+
 /// Whether the password was entered in this session recently enough for a sensitive
 /// action ("sudo mode"); otherwise the person is asked for it again.
 pub fn require_recent_password(
@@ -224,6 +297,7 @@ pub async fn live_for(
     sessions::Entity::find()
         .filter(sessions::Column::UserId.eq(user_id))
         .filter(sessions::Column::RevokedReason.is_null())
+        .filter(sessions::Column::SecondFactorPending.eq(false))
         .filter(sessions::Column::ExpiresAt.gt(now))
         .filter(sessions::Column::LastSeenAt.gt(idle_cutoff))
         .order_by_desc(sessions::Column::LastSeenAt)

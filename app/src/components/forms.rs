@@ -12,6 +12,9 @@ pub fn Field(
     name: &'static str,
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] autocomplete: Option<&'static str>,
+    /// The on-screen keyboard to offer, such as "numeric" for codes.
+    #[prop(optional)]
+    inputmode: Option<&'static str>,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] required: bool,
     #[prop(optional)] autofocus: bool,
@@ -40,6 +43,7 @@ pub fn Field(
                 name=name
                 type=kind
                 autocomplete=autocomplete
+                inputmode=inputmode
                 required=required
                 autofocus=autofocus
                 value=value

@@ -12,34 +12,57 @@ use leptos_meta::Title;
 pub fn AccountPage() -> impl IntoView {
     let me = Me::get();
     RecentPassword::provide();
+    // Until someone whose organisation requires two-factor authentication has set it up,
+    // the page offers only that (the server refuses everything else meanwhile).
+    let must_enrol = super::two_factor::must_enrol(me);
+    // Each group is type-erased: the page's full view type is otherwise deep enough to
+    // exceed the compiler's limits when building the browser side.
+    let before = move || {
+        view! {
+            <section class="card" aria-labelledby="profile-heading">
+                <h2 id="profile-heading">"Your profile"</h2>
+                <div class="profile">
+                    <AvatarEditor/>
+                    <ProfileForm/>
+                </div>
+            </section>
+            <EmailSection/>
+            <super::security::PasswordSection/>
+        }
+        .into_any()
+    };
+    let after = move || {
+        view! {
+            <super::security::SessionsSection/>
+            <section class="card" aria-labelledby="organisation-heading">
+                <h2 id="organisation-heading">"Organisation"</h2>
+                <dl class="details">
+                    <div>
+                        <dt>"Organisation"</dt>
+                        <dd>{move || me.with(|user| user.organisation_name.clone())}</dd>
+                    </div>
+                    <div>
+                        <dt>"Role"</dt>
+                        <dd>{move || me.with(|user| user.role.label())}</dd>
+                    </div>
+                </dl>
+            </section>
+            <super::security::ActivitySection/>
+        }
+        .into_any()
+    };
     view! {
         <Title text="Account"/>
         <h1>"Account"</h1>
         <p class="lead">"Manage your personal account."</p>
-        <section class="card" aria-labelledby="profile-heading">
-            <h2 id="profile-heading">"Your profile"</h2>
-            <div class="profile">
-                <AvatarEditor/>
-                <ProfileForm/>
-            </div>
-        </section>
-        <EmailSection/>
-        <super::security::PasswordSection/>
-        <super::security::SessionsSection/>
-        <section class="card" aria-labelledby="organisation-heading">
-            <h2 id="organisation-heading">"Organisation"</h2>
-            <dl class="details">
-                <div>
-                    <dt>"Organisation"</dt>
-                    <dd>{move || me.with(|user| user.organisation_name.clone())}</dd>
-                </div>
-                <div>
-                    <dt>"Role"</dt>
-                    <dd>{move || me.with(|user| user.role.label())}</dd>
-                </div>
-            </dl>
-        </section>
-        <super::security::ActivitySection/>
+        <Show when=move || must_enrol.get()>
+            <p class="alert alert-info" role="status">
+                "Your organisation requires two-factor authentication. Set it up below to continue using ImportOps."
+            </p>
+        </Show>
+        <Show when=move || !must_enrol.get()>{before()}</Show>
+        {view! { <super::two_factor::TwoFactorSection/> }.into_any()}
+        <Show when=move || !must_enrol.get()>{after()}</Show>
     }
 }
 

@@ -7,6 +7,7 @@ mod not_found;
 mod security;
 mod settings;
 mod signup;
+mod two_factor;
 
 pub use account::AccountPage;
 pub use email_links::{ConfirmEmailPage, RevertEmailPage};
@@ -14,6 +15,7 @@ pub use login::LoginPage;
 pub use not_found::NotFound;
 pub use settings::{SettingsLayout, TeamPage};
 pub use signup::SignUpPage;
+pub use two_factor::TwoFactorSignInPage;
 
 use crate::components::Brand;
 use leptos::prelude::*;

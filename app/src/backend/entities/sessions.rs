@@ -21,6 +21,9 @@ pub struct Model {
     /// Why the session was ended from elsewhere; `None` while it is live. See
     /// [`crate::api::EndReason`].
     pub revoked_reason: Option<String>,
+    /// The password was right and a second factor is still awaited: such a session reaches
+    /// nothing but the code page, and lives five minutes.
+    pub second_factor_pending: bool,
 }
 
 impl std::fmt::Debug for Model {

@@ -17,10 +17,15 @@
 pub mod codes;
 pub mod recovery;
 pub mod secret;
+mod store;
 
 pub use codes::{CodeCheck, CodeThrottle, Wait, check, throttle_decision};
 pub use recovery::RecoveryCode;
 pub use secret::{OpenError, SealError, TotpSecret};
+pub use store::{
+    confirm_enrolment, disable, is_enabled, recovery_codes_left, regenerate_recovery_codes,
+    sign_in_with_code, sign_in_with_recovery_code, start_enrolment,
+};
 
 /// The name authenticator apps show above the account's codes.
 pub const ISSUER: &str = "ImportOps";
