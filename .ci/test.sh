@@ -116,5 +116,6 @@ fi
 
 echo
 details=$(IFS=';'; echo "${notes[*]}" | sed 's/;/; /g')
-echo "SUMMARY: $passed passed, $failed failed, $skipped skipped ($details)"
+echo "Checks: $details"
+echo "SUMMARY: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

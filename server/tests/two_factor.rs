@@ -25,6 +25,7 @@ db_tests!(
     an_organisation_can_require_it,
     the_secret_is_sealed_at_rest,
     a_password_change_ends_half_finished_sign_ins,
+    changing_the_password_also_needs_a_code,
     a_slow_set_up_and_malformed_codes_are_not_held_against_anyone,
 );
 
@@ -570,6 +571,7 @@ async fn the_secret_is_sealed_at_rest(app: TestApp) {
 async fn a_password_change_ends_half_finished_sign_ins(app: TestApp) {
     let enrolled = enrol(&app).await;
     let waiting = half_signed_in(&app, &enrolled.person).await;
+    app.clock.advance(Duration::from_secs(30));
     let response = enrolled
         .browser
         .post_form(
@@ -578,6 +580,7 @@ async fn a_password_change_ends_half_finished_sign_ins(app: TestApp) {
                 ("current_password", &enrolled.person.password),
                 ("new_password", "violet submarine at dawn"),
                 ("confirm_password", "violet submarine at dawn"),
+                ("code", &code(&app, &enrolled.secret)),
             ],
         )
         .await;
@@ -585,6 +588,77 @@ async fn a_password_change_ends_half_finished_sign_ins(app: TestApp) {
     app.clock.advance(Duration::from_secs(30));
     let response = verify(&waiting, &code(&app, &enrolled.secret)).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn changing_the_password_also_needs_a_code(app: TestApp) {
+    let enrolled = enrol(&app).await;
+    let browser = &enrolled.browser;
+    let new_password = "violet submarine at dawn";
+    let change = |code: Option<String>| {
+        let mut form = vec![
+            ("current_password", enrolled.person.password.clone()),
+            ("new_password", new_password.to_owned()),
+            ("confirm_password", new_password.to_owned()),
+        ];
+        form.extend(code.map(|code| ("code", code)));
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            browser.post_form("/api/change_password", &form).await
+        }
+    };
+
+    // Without a code, or with a wrong one or the one that confirmed the set-up, nothing
+    // changes and the reason is given beside the code field.
+    let missing = change(None).await;
+    assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = error_body(missing).await;
+    assert_eq!(body["Invalid"][0]["field"], "code");
+    assert_eq!(
+        body["Invalid"][0]["message"],
+        "Enter the 6-digit code from your authenticator app."
+    );
+    let wrong = change(Some("000000".into())).await;
+    assert_eq!(error_body(wrong).await["Invalid"][0]["field"], "code");
+    let replayed = change(Some(code(&app, &enrolled.secret))).await;
+    let body = error_body(replayed).await;
+    assert_eq!(body["Invalid"][0]["field"], "code");
+    assert!(
+        body["Invalid"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("That code was already used."),
+        "{body}"
+    );
+    assert_eq!(
+        app.count("security_events WHERE kind = 'password_changed'")
+            .await,
+        0
+    );
+
+    // With the next code from the app the password changes, and that code is used up.
+    app.clock.advance(Duration::from_secs(30));
+    let good = code(&app, &enrolled.secret);
+    assert_eq!(change(Some(good.clone())).await.status(), StatusCode::OK);
+    let signed_in = app
+        .browser()
+        .sign_in(&enrolled.person.email, new_password)
+        .await;
+    assert_eq!(
+        signed_in.json::<String>().await.unwrap(),
+        "/login/two-factor?next=/settings/account"
+    );
+    let again = browser
+        .post_form(
+            "/api/change_password",
+            &[
+                ("current_password", new_password),
+                ("new_password", "another long passphrase here"),
+                ("confirm_password", "another long passphrase here"),
+                ("code", &good),
+            ],
+        )
+        .await;
+    assert_eq!(error_body(again).await["Invalid"][0]["field"], "code");
 }
 
 async fn a_slow_set_up_and_malformed_codes_are_not_held_against_anyone(app: TestApp) {

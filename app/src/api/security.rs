@@ -53,22 +53,27 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
     confirm_password: String,
+    /// A code from the authenticator app, when two-factor authentication is on.
+    #[server(default)]
+    code: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::backend::{endpoint, password_change, request::Ctx, sessions};
+    use crate::backend::{
+        endpoint,
+        password_change::{self, PasswordChange},
+        request::Ctx,
+        sessions,
+    };
     endpoint::run(async move {
         let ctx = Ctx::current()?;
         let auth = ctx.require_session()?;
         let now = ctx.state.clock().now();
-        let token = password_change::change(
-            &ctx.state,
-            &auth,
-            &current_password,
-            &new_password,
-            &confirm_password,
-            &ctx.client(),
-            now,
-        )
-        .await?;
+        let form = PasswordChange {
+            current: &current_password,
+            new: &new_password,
+            confirm: &confirm_password,
+            code: code.as_deref(),
+        };
+        let token = password_change::change(&ctx.state, &auth, form, &ctx.client(), now).await?;
         endpoint::set_cookie(sessions::cookie_for(ctx.state.settings(), &token));
         Ok(())
     })

@@ -1,6 +1,7 @@
 //! "Change password", and the strength feedback shown while a new password is typed.
 //!
-//! A change needs the current password (throttled like sign-in). Before the answer
+//! A change needs the current password (throttled like sign-in) and, for someone who uses
+//! two-factor authentication, a current code from their app. Before the answer
 //! returns, in one transaction: the new hash is stored, every other session of the person
 //! is ended (including sign-ins still waiting for a second factor), pending email changes
 //! are dropped, this device's session gets a new token, the event is recorded, and a mail
@@ -18,6 +19,7 @@ use super::{
     security_events::{self, Kind, NewEvent},
     sessions::{self, Authenticated, SessionToken},
     state::AppState,
+    two_factor,
 };
 use crate::{
     api::{EndReason, PasswordFeedback},
@@ -28,16 +30,30 @@ use sea_orm::{ActiveModelTrait, Set};
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
+/// What "Change password" sends.
+pub struct PasswordChange<'a> {
+    pub current: &'a str,
+    pub new: &'a str,
+    pub confirm: &'a str,
+    /// A code from the authenticator app; asked for only when two-factor authentication
+    /// is on.
+    pub code: Option<&'a str>,
+}
+
 /// Changes the password. Returns the new token for this device's session.
 pub async fn change(
     state: &AppState,
     auth: &Authenticated,
-    current: &str,
-    new: &str,
-    confirm: &str,
+    form: PasswordChange<'_>,
     client: &ClientInfo,
     now: Timestamp,
 ) -> Result<SessionToken> {
+    let PasswordChange {
+        current,
+        new,
+        confirm,
+        code,
+    } = form;
     let user = &auth.user;
     let context = PasswordContext {
         email: &user.email,
@@ -54,11 +70,20 @@ pub async fn change(
             "The two new passwords don't match.",
         ));
     }
+    let code = code.unwrap_or_default();
+    if auth.two_factor_enabled
+        && let Err(e) = crate::validation::one_time_code("code", code)
+    {
+        errors.push(e);
+    }
     let Some(new_password) = new_password.filter(|_| errors.is_empty()) else {
         return Err(AppError::Invalid(errors).into());
     };
 
     accounts::verify_current_password(state, user, current, client, now).await?;
+    if auth.two_factor_enabled {
+        two_factor::use_current_code(state, user, code, client, now).await?;
+    }
     let unchanged = Zeroizing::new(current.nfkc().collect::<String>())
         == Zeroizing::new(new.nfkc().collect::<String>());
     if unchanged {

@@ -6,7 +6,7 @@ use crate::{
         SecurityActivity, SessionInfo, list_sessions, password_strength, security_activity,
     },
     components::{
-        Field, FormAlert, LocalTime, PasswordPrompt, StatusMessage, with_recent_password,
+        Field, FormAlert, LocalTime, Me, PasswordPrompt, StatusMessage, with_recent_password,
     },
     error::AppError,
 };
@@ -16,6 +16,8 @@ use std::time::Duration;
 /// "Change password": current password, new password twice, "Save".
 #[component]
 pub fn PasswordSection() -> impl IntoView {
+    let me = Me::get();
+    let two_factor_on = Memo::new(move |_| me.with(|user| user.two_factor_enabled));
     let editing = RwSignal::new(false);
     let status = RwSignal::new(None::<String>);
     let change = ServerAction::<ChangePassword>::new();
@@ -123,6 +125,17 @@ pub fn PasswordSection() -> impl IntoView {
                         error=confirm_error
                         on_input=Callback::new(move |value| confirmation.set(value))
                     />
+                    <Show when=move || two_factor_on.get()>
+                        <Field
+                            label="Code from your authenticator app"
+                            name="code"
+                            id="password-code"
+                            inputmode="numeric"
+                            autocomplete="one-time-code"
+                            required=true
+                            error=field_error("code")
+                        />
+                    </Show>
                     <FormAlert error=server_error/>
                     <div class="button-row">
                         <button

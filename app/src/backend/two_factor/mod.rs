@@ -24,7 +24,7 @@ pub use recovery::RecoveryCode;
 pub use secret::{OpenError, SealError, TotpSecret};
 pub use store::{
     confirm_enrolment, disable, is_enabled, recovery_codes_left, regenerate_recovery_codes,
-    sign_in_with_code, sign_in_with_recovery_code, start_enrolment,
+    sign_in_with_code, sign_in_with_recovery_code, start_enrolment, use_current_code,
 };
 
 /// The name authenticator apps show above the account's codes.

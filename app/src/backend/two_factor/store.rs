@@ -164,51 +164,16 @@ pub async fn sign_in_with_code(
     now: Timestamp,
 ) -> Result<SessionToken> {
     crate::validation::one_time_code("code", code)?;
-    let row = enabled_row(state.db(), pending.user.id).await?;
-    throttle(&row, now, false)?;
-    let secret = open(state, &row)?;
-    match check(&secret, code, now, row.last_step) {
-        CodeCheck::Accepted { step } => {
-            let txn = db::begin_write(state.db()).await?;
-            if !claim_step(&txn, pending.user.id, step).await? {
-                // Another request used this code first.
-                drop(txn);
-                record(
-                    state.db(),
-                    Kind::TwoFactorReplayed,
-                    &pending.user,
-                    client,
-                    now,
-                )
-                .await?;
-                return Err(code_used());
-            }
-            let token =
-                sessions::complete_second_factor(&txn, state.settings(), pending.session.id, now)
-                    .await?;
-            let mut event = event(Kind::SignedIn, &pending.user, client);
-            event.detail = Some(serde_json::json!({ "second_factor": "authenticator app" }));
-            security_events::record(&txn, event, now).await?;
-            txn.commit().await?;
-            Ok(token)
-        }
-        CodeCheck::Replayed => {
-            record(
-                state.db(),
-                Kind::TwoFactorReplayed,
-                &pending.user,
-                client,
-                now,
-            )
-            .await?;
-            Err(code_used())
-        }
-        CodeCheck::Wrong => {
-            let failures = record_failure(state.db(), pending.user.id, now).await?;
-            failed(state, &pending.user, failures, client, now).await?;
-            Err(wrong_code())
-        }
-    }
+    use_current_code(state, &pending.user, code, client, now).await?;
+
+    let txn = db::begin_write(state.db()).await?;
+    let token =
+        sessions::complete_second_factor(&txn, state.settings(), pending.session.id, now).await?;
+    let mut event = event(Kind::SignedIn, &pending.user, client);
+    event.detail = Some(serde_json::json!({ "second_factor": "authenticator app" }));
+    security_events::record(&txn, event, now).await?;
+    txn.commit().await?;
+    Ok(token)
 }
 
 /// "Use a recovery code instead": a recovery code completes the sign-in once, and the
@@ -336,23 +301,9 @@ pub async fn disable(
     }
     crate::validation::one_time_code("code", code)?;
     accounts::verify_current_password(state, &auth.user, password, client, now).await?;
-    let row = enabled_row(state.db(), auth.user.id).await?;
-    throttle(&row, now, false)?;
-    let secret = open(state, &row)?;
-    let step = match check(&secret, code, now, row.last_step) {
-        CodeCheck::Accepted { step } => step,
-        CodeCheck::Replayed => return Err(code_used()),
-        CodeCheck::Wrong => {
-            let failures = record_failure(state.db(), auth.user.id, now).await?;
-            failed(state, &auth.user, failures, client, now).await?;
-            return Err(wrong_code());
-        }
-    };
+    use_current_code(state, &auth.user, code, client, now).await?;
 
     let txn = db::begin_write(state.db()).await?;
-    if !claim_step(&txn, auth.user.id, step).await? {
-        return Err(code_used());
-    }
     two_factor::Entity::delete_by_id(auth.user.id)
         .exec(&txn)
         .await?;
@@ -375,6 +326,41 @@ pub async fn disable(
     txn.commit().await?;
     mail::wake(state);
     Ok(())
+}
+
+/// Checks a current code from the person's app before a sensitive change (turning
+/// two-factor authentication off, changing the password) and uses it up, so the same code
+/// cannot be replayed. Wrong codes count towards the same throttle as at sign-in. The
+/// caller checks the code's shape first, so a typo costs no attempt.
+pub async fn use_current_code(
+    state: &AppState,
+    user: &users::Model,
+    code: &str,
+    client: &ClientInfo,
+    now: Timestamp,
+) -> Result<()> {
+    let row = enabled_row(state.db(), user.id).await?;
+    throttle(&row, now, false)?;
+    let secret = open(state, &row)?;
+    match check(&secret, code, now, row.last_step) {
+        CodeCheck::Accepted { step } => {
+            if claim_step(state.db(), user.id, step).await? {
+                return Ok(());
+            }
+            // Another request used this code first.
+            record(state.db(), Kind::TwoFactorReplayed, user, client, now).await?;
+            Err(code_used())
+        }
+        CodeCheck::Replayed => {
+            record(state.db(), Kind::TwoFactorReplayed, user, client, now).await?;
+            Err(code_used())
+        }
+        CodeCheck::Wrong => {
+            let failures = record_failure(state.db(), user.id, now).await?;
+            failed(state, user, failures, client, now).await?;
+            Err(wrong_code())
+        }
+    }
 }
 
 async fn enabled_row(db: &impl ConnectionTrait, user_id: i64) -> Result<two_factor::Model> {
