@@ -12,6 +12,10 @@ test("change password on one device: it stays signed in, the other is sent to si
   await open(phone, "/login");
   await signIn(phone, person.email, person.password);
   await expect(phone).toHaveURL(/\/settings\/account$/);
+  await page.reload();
+  await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
+  const sessions = page.getByRole("region", { name: "Sessions" });
+  await expect(sessions.getByRole("listitem")).toHaveCount(2);
 
   const section = page.getByRole("region", { name: "Password" });
   await section.getByRole("button", { name: "Change password" }).click();
@@ -28,6 +32,12 @@ test("change password on one device: it stays signed in, the other is sent to si
   await expectAccessible(page);
   await section.getByRole("button", { name: "Save" }).click();
   await expect(section.getByRole("status")).toContainText("Your password was changed.");
+  // The lists below catch up without a reload: the phone's session is gone, the change is
+  // at the top of the activity.
+  await expect(sessions.getByRole("listitem")).toHaveCount(1);
+  await expect(sessions.getByText("This device")).toBeVisible();
+  const activity = page.getByRole("region", { name: "Recent security activity" });
+  await expect(activity.getByRole("row").nth(1)).toContainText("Password changed");
 
   // "You stay signed in on this device."
   await page.reload();

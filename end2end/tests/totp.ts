@@ -29,6 +29,25 @@ export class Authenticator {
     return Math.floor(when / 1000 / this.period);
   }
 
+  private lastUsed = -Infinity;
+
+  /**
+   * A code the server will take as new: the current step's, or the next step's when this
+   * authenticator already handed that one out (the server accepts one step either side and
+   * each step once). Waits for the clock when both were used.
+   */
+  async fresh(): Promise<string> {
+    for (;;) {
+      const now = this.step();
+      const step = Math.max(now, this.lastUsed + 1);
+      if (step <= now + 1) {
+        this.lastUsed = step;
+        return this.code(step);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
   /** The code the app shows at `step`. */
   code(step = this.step()): string {
     const counter = Buffer.alloc(8);

@@ -101,6 +101,9 @@ pub fn router(state: AppState, site: Site) -> Router {
     Router::new()
         .merge(avatars::routes())
         .merge(pages_and_functions)
+        // Inside the other layers, so a request that panics still gets the security
+        // headers, its reference and the usual error page.
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(axum::Extension(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -119,6 +122,7 @@ pub fn router(state: AppState, site: Site) -> Router {
             middleware::request_context,
         ))
         .layer(CompressionLayer::new().compress_when(CompressStaticAssets))
+        // A last resort for a panic in the middleware itself.
         .layer(CatchPanicLayer::new())
 }
 

@@ -69,8 +69,17 @@ pub async fn request_context(
         .insert(RequestId(id.clone().into()));
     request.extensions_mut().insert(client);
 
+    let is_api = path.starts_with("/api/");
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
     let mut response = next.run(request).instrument(span.clone()).await;
+    if response.extensions().get::<Panicked>().is_some() {
+        response = error_response(
+            is_api,
+            AppError::Internal {
+                reference: id.clone(),
+            },
+        );
+    }
     let status = response.status().as_u16();
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     span.in_scope(|| {
@@ -85,6 +94,20 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID.clone(), value);
     }
+    response
+}
+
+/// Marks the answer to a request whose handler panicked, for [`request_context`] to turn into
+/// the usual error with the request's reference.
+#[derive(Clone, Copy)]
+struct Panicked;
+
+/// What a panicking handler answers (through tower-http's `CatchPanicLayer`). The panic's
+/// own message went to the panic hook; this notes it in the request's log span.
+pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("the request's handler panicked");
+    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    response.extensions_mut().insert(Panicked);
     response
 }
 

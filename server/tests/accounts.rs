@@ -368,12 +368,42 @@ async fn parallel_failures_are_all_counted(app: TestApp) {
     use app::backend::{entities::sign_in_throttles, throttle};
     use sea_orm::EntityTrait;
     let key = throttle::key_for(&person.email.to_lowercase());
-    let row = sign_in_throttles::Entity::find_by_id(key)
+    let row = sign_in_throttles::Entity::find_by_id(key.clone())
         .one(app.state.db())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(row.failures as usize, failures);
+
+    // Once a failure is on record, a burst gets one guess per wait, however many arrive
+    // together: the rest are told to wait. Every client is ready before any sends, and all
+    // send at once.
+    app.clock.advance(Duration::from_secs(24 * 60 * 60 + 1));
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+    let browsers: Vec<_> = (0..20).map(|_| app.browser()).collect();
+    let attempts: Vec<_> = browsers
+        .into_iter()
+        .map(|browser| {
+            let email = person.email.clone();
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                browser.sign_in(&email, "wrong in parallel").await.status()
+            })
+        })
+        .collect();
+    let statuses: Vec<StatusCode> = futures_collect(attempts.into_iter()).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(checked, 1, "{statuses:?}");
+    let row = sign_in_throttles::Entity::find_by_id(key)
+        .one(app.state.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.failures, 1, "a quiet day started the count again");
 }
 
 async fn repeated_failures_lock_the_address_for_a_day(app: TestApp) {

@@ -18,6 +18,7 @@ db_tests!(
     a_half_signed_in_session_reaches_nothing_else_and_expires,
     codes_are_accepted_one_step_either_side_and_once,
     twenty_parallel_submissions_of_one_code_let_exactly_one_in,
+    a_burst_of_wrong_codes_is_throttled_like_a_sequence,
     wrong_codes_slow_down_then_lock_and_mail,
     recovery_codes_work_once_and_are_mailed_about,
     regenerating_recovery_codes_replaces_them,
@@ -207,15 +208,65 @@ async fn a_half_signed_in_session_reaches_nothing_else_and_expires(app: TestApp)
         "/login/two-factor?next=/settings/team"
     );
     assert_eq!(device.current_user().await, Value::Null);
-    for function in [
-        "/api/list_sessions",
-        "/api/team_members",
-        "/api/security_activity",
-        "/api/start_two_factor",
-    ] {
-        let response = device.post_form(function, &[]).await;
+    // Every function that acts for a signed-in person, each with arguments it would accept.
+    let password = enrolled.person.password.as_str();
+    let a_code = code(&app, &enrolled.secret);
+    let calls: [(&str, Vec<(&str, &str)>); 16] = [
+        ("list_sessions", vec![]),
+        ("team_members", vec![]),
+        ("security_activity", vec![]),
+        ("start_two_factor", vec![]),
+        ("confirm_two_factor", vec![("code", &a_code)]),
+        ("regenerate_recovery_codes", vec![]),
+        (
+            "disable_two_factor",
+            vec![("password", password), ("code", &a_code)],
+        ),
+        ("confirm_password", vec![("password", password)]),
+        (
+            "change_password",
+            vec![
+                ("current_password", password),
+                ("new_password", "violet submarine at dawn"),
+                ("confirm_password", "violet submarine at dawn"),
+                ("code", &a_code),
+            ],
+        ),
+        ("revoke_session", vec![("session_id", "1")]),
+        ("revoke_other_sessions", vec![]),
+        (
+            "update_profile",
+            vec![("first_name", "Mallory"), ("last_name", "X")],
+        ),
+        ("remove_avatar", vec![]),
+        (
+            "request_email_change",
+            vec![
+                ("current_password", password),
+                ("new_email", "m@example.com"),
+            ],
+        ),
+        ("resend_email_change", vec![]),
+        ("cancel_email_change", vec![]),
+    ];
+    for (function, form) in calls {
+        let response = device.post_form(&format!("/api/{function}"), &form).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{function}");
     }
+    let picture = reqwest::multipart::Part::bytes(vec![0u8; 64]).file_name("me.png");
+    let upload = device
+        .http
+        .post(app.url("/account/avatar"))
+        .multipart(reqwest::multipart::Form::new().part("avatar", picture))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), StatusCode::UNAUTHORIZED, "avatar upload");
+    assert_eq!(
+        app.count("security_events WHERE kind IN ('password_changed', 'two_factor_disabled')")
+            .await,
+        0
+    );
     assert_eq!(
         device.get("/login/two-factor").await.status(),
         StatusCode::OK
@@ -281,6 +332,46 @@ async fn twenty_parallel_submissions_of_one_code_let_exactly_one_in(app: TestApp
     }
     let winners = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(winners, 1, "{statuses:?}");
+}
+
+async fn a_burst_of_wrong_codes_is_throttled_like_a_sequence(app: TestApp) {
+    let enrolled = enrol(&app).await;
+    app.clock.advance(Duration::from_secs(30));
+    let device = half_signed_in(&app, &enrolled.person).await;
+    let right = code(&app, &enrolled.secret);
+    // All sent at once, each on its own connection.
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(12));
+    let guesses: Vec<_> = (0..12)
+        .map(|n| format!("{:06}", (right.parse::<u32>().unwrap() + 1 + n) % 1_000_000))
+        .map(|guess| {
+            let device = device.clone();
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                verify(&device, &guess).await.status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.unwrap());
+    }
+    // Checked one at a time: three wrong codes count, then the rest must wait for the next
+    // code, however many arrived together.
+    let counted = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    let waited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((counted, waited), (3, 9), "{statuses:?}");
+    assert_eq!(
+        app.count("security_events WHERE kind = 'two_factor_failed'")
+            .await,
+        3
+    );
 }
 
 async fn wrong_codes_slow_down_then_lock_and_mail(app: TestApp) {
@@ -545,6 +636,26 @@ async fn an_organisation_can_require_it(app: TestApp) {
     assert_eq!(
         member_browser.current_user().await["two_factor_required"],
         true
+    );
+
+    // Once the password window has passed, they can confirm it's them and carry on.
+    app.clock.advance(Duration::from_secs(11 * 60));
+    let late = member_browser.post_form("/api/start_two_factor", &[]).await;
+    assert_eq!(late.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        error_body(late).await,
+        json!("PasswordConfirmationRequired")
+    );
+    let confirmed = member_browser
+        .post_form("/api/confirm_password", &[("password", &member.password)])
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    assert_eq!(
+        member_browser
+            .post_form("/api/start_two_factor", &[])
+            .await
+            .status(),
+        StatusCode::OK
     );
 }
 

@@ -102,30 +102,38 @@ pub async fn password_strength(password: String) -> Result<PasswordFeedback, App
             }
         }
         let session = ctx.session();
-        let context = match &session {
-            Some(auth) => PasswordContext {
-                email: &auth.user.email,
-                first_name: &auth.user.first_name,
-                last_name: &auth.user.last_name,
-            },
-            None => PasswordContext {
-                email: "",
-                first_name: "",
-                last_name: "",
-            },
-        };
-        Ok(password_change::feedback(&password, &context))
+        // The estimate is CPU work of its own (a dictionary and pattern search), so it runs
+        // on the blocking pool rather than holding up other requests.
+        tokio::task::spawn_blocking(move || {
+            let context = match &session {
+                Some(auth) => PasswordContext {
+                    email: &auth.user.email,
+                    first_name: &auth.user.first_name,
+                    last_name: &auth.user.last_name,
+                },
+                None => PasswordContext {
+                    email: "",
+                    first_name: "",
+                    last_name: "",
+                },
+            };
+            password_change::feedback(&password, &context)
+        })
+        .await
+        .map_err(crate::backend::error::Error::internal)
     })
     .await
 }
 
-/// "Confirm it's you": the password again, before a sensitive action.
+/// "Confirm it's you": the password again, before a sensitive action. Setting up two-factor
+/// authentication is one, so this stays open to someone whose organisation requires it and
+/// who has not set it up yet.
 #[server(prefix = "/api", endpoint = "confirm_password")]
 pub async fn confirm_password(password: String) -> Result<(), AppError> {
     use crate::backend::{account_security, endpoint, request::Ctx, sessions};
     endpoint::run(async move {
         let ctx = Ctx::current()?;
-        let auth = ctx.require_session()?;
+        let auth = ctx.require_session_for_enrolment()?;
         let now = ctx.state.clock().now();
         let token =
             account_security::confirm_password(&ctx.state, &auth, &password, &ctx.client(), now)

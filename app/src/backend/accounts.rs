@@ -157,7 +157,8 @@ pub async fn sign_in(
 
     let email_key = validation::email_key(email);
     let throttle_key = throttle::key_for(&email_key);
-    if let Some(wait) = throttle::wait_remaining(state.db(), &throttle_key, now).await? {
+    let policy = &state.settings().sign_in_throttle;
+    if let Some(wait) = throttle::claim_attempt(state.db(), policy, &throttle_key, now).await? {
         return Err(too_many(wait).into());
     }
 
@@ -216,7 +217,6 @@ pub async fn sign_in(
             })
         }
         (_, user) => {
-            let policy = &state.settings().sign_in_throttle;
             let txn = db::begin_write(state.db()).await?;
             let failures = throttle::record_failure(&txn, policy, &throttle_key, now).await?;
             if let Some(user) = &user {
@@ -311,7 +311,8 @@ pub async fn verify_current_password(
         return Err(AppError::invalid("current_password", "Enter your current password.").into());
     }
     let throttle_key = throttle::key_for(&user.email_key);
-    if let Some(wait) = throttle::wait_remaining(state.db(), &throttle_key, now).await? {
+    let policy = &state.settings().sign_in_throttle;
+    if let Some(wait) = throttle::claim_attempt(state.db(), policy, &throttle_key, now).await? {
         return Err(too_many(wait).into());
     }
     let verdict = match Password::for_sign_in(password) {
@@ -328,7 +329,6 @@ pub async fn verify_current_password(
         return Ok(());
     }
 
-    let policy = &state.settings().sign_in_throttle;
     let txn = db::begin_write(state.db()).await?;
     let failures = throttle::record_failure(&txn, policy, &throttle_key, now).await?;
     let mut event = NewEvent::for_user(

@@ -81,9 +81,6 @@ pub async fn change(
     };
 
     accounts::verify_current_password(state, user, current, client, now).await?;
-    if auth.two_factor_enabled {
-        two_factor::use_current_code(state, user, code, client, now).await?;
-    }
     let unchanged = Zeroizing::new(current.nfkc().collect::<String>())
         == Zeroizing::new(new.nfkc().collect::<String>());
     if unchanged {
@@ -95,7 +92,13 @@ pub async fn change(
     }
     let hash = state.passwords().hash(&new_password).await?;
 
-    let txn = db::begin_write(state.db()).await?;
+    // The code is checked last, in the transaction that makes the change, so it is spent
+    // only if the password really changes.
+    let txn = if auth.two_factor_enabled {
+        two_factor::begin_with_current_code(state, user, code, client, now).await?
+    } else {
+        db::begin_write(state.db()).await?
+    };
     users::ActiveModel {
         id: Set(user.id),
         password_hash: Set(hash),
@@ -152,7 +155,14 @@ pub fn feedback(password: &str, context: &PasswordContext<'_>) -> PasswordFeedba
             problem: Some("Use at most 128 characters.".into()),
         };
     }
-    let refusal = passwords::new_password("new_password", password, context).err();
+    // A refused password needs no estimate: the reason is what the person should read.
+    if let Err(refusal) = passwords::new_password("new_password", password, context) {
+        return PasswordFeedback {
+            score: 0,
+            verdict: "Weak".into(),
+            problem: Some(refusal.message),
+        };
+    }
     let inputs = [
         context.email,
         context.first_name,
@@ -161,13 +171,11 @@ pub fn feedback(password: &str, context: &PasswordContext<'_>) -> PasswordFeedba
     ];
     let estimate = zxcvbn::zxcvbn(password, &inputs);
     let score = u8::from(estimate.score());
-    let problem = refusal.map(|e| e.message).or_else(|| {
-        estimate.feedback().and_then(|feedback| {
-            feedback
-                .warning()
-                .map(|warning| warning.to_string())
-                .or_else(|| feedback.suggestions().first().map(ToString::to_string))
-        })
+    let problem = estimate.feedback().and_then(|feedback| {
+        feedback
+            .warning()
+            .map(|warning| warning.to_string())
+            .or_else(|| feedback.suggestions().first().map(ToString::to_string))
     });
     let score = if problem.is_some() {
         score.min(1)

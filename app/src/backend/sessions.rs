@@ -161,9 +161,11 @@ pub async fn resolve(
     }
 
     if session.last_seen_at.until(now) >= TOUCH_INTERVAL {
+        // Conditional, so a burst of requests from one page writes once, not once each.
         sessions::Entity::update_many()
             .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
             .filter(sessions::Column::Id.eq(session.id))
+            .filter(sessions::Column::LastSeenAt.lte(now.minus(TOUCH_INTERVAL)))
             .exec(db)
             .await?;
         session.last_seen_at = now;
@@ -245,15 +247,15 @@ pub async fn renew(
 }
 
 /// Completes a sign-in that waited for its second factor: the session becomes a full one,
-/// for the usual lifetime, under a new token.
+/// for the usual lifetime, under a new token. `None` if that sign-in is no longer waiting.
 pub async fn complete_second_factor(
     db: &impl ConnectionTrait,
     settings: &Settings,
     session_id: i64,
     now: Timestamp,
-) -> Result<SessionToken, DbErr> {
+) -> Result<Option<SessionToken>, DbErr> {
     let token = tokens::random_token();
-    sessions::Entity::update_many()
+    let completed = sessions::Entity::update_many()
         .col_expr(
             sessions::Column::TokenHash,
             Expr::value(tokens::digest(&token)),
@@ -267,9 +269,13 @@ pub async fn complete_second_factor(
         .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
         .filter(sessions::Column::Id.eq(session_id))
         .filter(sessions::Column::SecondFactorPending.eq(true))
+        .filter(sessions::Column::RevokedReason.is_null())
+        .filter(sessions::Column::ExpiresAt.gt(now))
         .exec(db)
         .await?;
-    Ok(SessionToken(token))
+    // Ended meanwhile (a password change elsewhere, the five minutes ran out) or already
+    // completed by a parallel request: the caller rolls back and the browser signs in again.
+    Ok((completed.rows_affected == 1).then(|| SessionToken(token)))
 }
 
 /// Whether the password was entered in this session recently enough for a sensitive

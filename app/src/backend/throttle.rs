@@ -23,16 +23,38 @@ pub fn key_for(email_key: &str) -> String {
     hex::encode(Sha256::digest(email_key.as_bytes()))
 }
 
-/// How much longer attempts for this key must wait, if at all.
-pub async fn wait_remaining(
+/// Lets an attempt for this key go ahead, or says how much longer it must wait.
+///
+/// After a failure, an attempt that may go ahead also books the wait its own failure would
+/// earn, with one conditional update on the time it read. Of attempts racing in together,
+/// only the one whose update lands gets to the password check; the others wait like any
+/// attempt after a failure. A success clears the booking with the rest of the counter.
+pub async fn claim_attempt(
     db: &impl ConnectionTrait,
+    policy: &SignInThrottle,
     key: &str,
     now: Timestamp,
 ) -> Result<Option<Duration>, DbErr> {
-    let row = Entity::find_by_id(key.to_owned()).one(db).await?;
-    Ok(row
-        .filter(|row| row.blocked_until > now)
-        .map(|row| now.until(row.blocked_until)))
+    let Some(row) = Entity::find_by_id(key.to_owned()).one(db).await? else {
+        return Ok(None);
+    };
+    if row.blocked_until > now {
+        return Ok(Some(now.until(row.blocked_until)));
+    }
+    let stale = row.last_failure_at < now.minus(policy.lock_for);
+    let failures = if stale {
+        0
+    } else {
+        u32::try_from(row.failures).unwrap_or(u32::MAX)
+    };
+    let wait = policy.wait_after(failures.saturating_add(1));
+    let booked = Entity::update_many()
+        .col_expr(Column::BlockedUntil, Expr::value(now.plus(wait)))
+        .filter(Column::Key.eq(key))
+        .filter(Column::BlockedUntil.eq(row.blocked_until))
+        .exec(db)
+        .await?;
+    Ok((booked.rows_affected != 1).then_some(wait))
 }
 
 /// Counts a failure and starts the wait it earns. Returns the number of failures in a row.

@@ -12,6 +12,7 @@ use leptos_meta::Title;
 pub fn AccountPage() -> impl IntoView {
     let me = Me::get();
     RecentPassword::provide();
+    super::security::SecurityChanges::provide();
     // Until someone whose organisation requires two-factor authentication has set it up,
     // the page offers only that (the server refuses everything else meanwhile).
     let must_enrol = super::two_factor::must_enrol(me);

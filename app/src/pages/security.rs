@@ -13,6 +13,29 @@ use crate::{
 use leptos::{either::Either, prelude::*, task::spawn_local};
 use std::time::Duration;
 
+/// Counts the changes made on this page to the account's security (a new password, a
+/// session signed out), so the lists of sessions and activity reload after each one.
+#[derive(Clone, Copy)]
+pub struct SecurityChanges(RwSignal<u64>);
+
+impl SecurityChanges {
+    pub fn provide() {
+        provide_context(SecurityChanges(RwSignal::new(0)));
+    }
+
+    fn get() -> Self {
+        use_context().unwrap_or_else(|| SecurityChanges(RwSignal::new(0)))
+    }
+
+    fn record(self) {
+        self.0.update(|n| *n += 1);
+    }
+
+    fn track(self) -> u64 {
+        self.0.get()
+    }
+}
+
 /// "Change password": current password, new password twice, "Save".
 #[component]
 pub fn PasswordSection() -> impl IntoView {
@@ -68,8 +91,10 @@ pub fn PasswordSection() -> impl IntoView {
         pending_check.set_value(handle.ok());
     });
 
+    let changes = SecurityChanges::get();
     Effect::new(move |_| {
         if let Some(Ok(())) = change.value().get() {
+            changes.record();
             editing.set(false);
             new_password.set(String::new());
             confirmation.set(String::new());
@@ -184,10 +209,25 @@ pub fn SessionsSection() -> impl IntoView {
     let revoke_others = ServerAction::<RevokeOtherSessions>::new();
     let sign_out_one = with_recent_password(revoke, "sessions");
     let sign_out_others = with_recent_password(revoke_others, "sessions");
+    let changes = SecurityChanges::get();
     let sessions = Resource::new(
-        move || (revoke.version().get(), revoke_others.version().get()),
+        move || {
+            (
+                revoke.version().get(),
+                revoke_others.version().get(),
+                changes.track(),
+            )
+        },
         |_| list_sessions(),
     );
+    // Signing a session out shows up in the activity list too.
+    Effect::new(move |previous: Option<(usize, usize)>| {
+        let now = (revoke.version().get(), revoke_others.version().get());
+        if previous.is_some_and(|previous| previous != now) {
+            changes.record();
+        }
+        now
+    });
     let status = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<AppError>);
     Effect::new(move |_| match revoke.value().get() {
@@ -271,10 +311,20 @@ fn SessionRow(
 /// "Recent security activity": the person's own security events, newest first.
 #[component]
 pub fn ActivitySection() -> impl IntoView {
-    let first = Resource::new(|| (), |_| security_activity(None));
+    let changes = SecurityChanges::get();
+    let first = Resource::new(move || changes.track(), |_| security_activity(None));
     let more = ServerAction::<SecurityActivity>::new();
     let extra = RwSignal::new(Vec::<ActivityEntry>::new());
     let next = RwSignal::new(None::<Option<i64>>);
+    // After a change the list starts again from the newest entry.
+    Effect::new(move |previous: Option<u64>| {
+        let now = changes.track();
+        if previous.is_some_and(|previous| previous != now) {
+            extra.set(Vec::new());
+            next.set(None);
+        }
+        now
+    });
     Effect::new(move |_| {
         if let Some(Ok(page)) = more.value().get() {
             extra.update(|entries| entries.extend(page.entries));

@@ -36,8 +36,9 @@ pub enum CodeCheck {
     /// one is a replay.
     Accepted { step: i64 },
     /// The code is right, but only for a step already used: the same code was accepted
-    /// before, or it is older than one that was. Refused, and counted like a wrong code;
-    /// worth its own security-log entry, since someone may be replaying a code they saw.
+    /// before, or it is older than one that was. Refused with its own security-log entry,
+    /// since someone may be replaying a code they saw; not counted as a failure, since it
+    /// says nothing about guessing and the person's own double submit looks the same.
     Replayed,
     /// Not a code for any step in the window, or not six digits at all.
     Wrong,
@@ -180,7 +181,7 @@ impl Wait {
 /// How wrong codes slow an account's further codes down. The defaults are the checklist's
 /// (M4); tests or configuration may use others.
 ///
-/// The counter is the number of wrong (or replayed) codes in a row for the account, and
+/// The counter is the number of wrong codes in a row for the account, and
 /// `last_failure` when the latest of them came. The caller adds one for each failure,
 /// clears the count when a code or recovery code is accepted, and checks [`Self::decide`]
 /// before checking a code, so a refused attempt is neither checked nor counted.

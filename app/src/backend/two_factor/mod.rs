@@ -23,8 +23,8 @@ pub use codes::{CodeCheck, CodeThrottle, Wait, check, throttle_decision};
 pub use recovery::RecoveryCode;
 pub use secret::{OpenError, SealError, TotpSecret};
 pub use store::{
-    confirm_enrolment, disable, is_enabled, recovery_codes_left, regenerate_recovery_codes,
-    sign_in_with_code, sign_in_with_recovery_code, start_enrolment, use_current_code,
+    begin_with_current_code, confirm_enrolment, disable, is_enabled, recovery_codes_left,
+    regenerate_recovery_codes, sign_in_with_code, sign_in_with_recovery_code, start_enrolment,
 };
 
 /// The name authenticator apps show above the account's codes.

@@ -1,10 +1,11 @@
 //! Two-factor authentication against the database: enrolment, the code step at sign-in,
 //! recovery codes, turning it off.
 //!
-//! Each 30-second code is accepted once per person: the accepted step is written with a
-//! conditional update (`last_step < step`), so of any number of requests racing with the
-//! same code exactly one changes the row and wins. Wrong codes count in the same row, with
-//! an atomic increment, and throttle further attempts.
+//! Every code is checked inside a write transaction that holds the person's two-factor row
+//! locked, so attempts for one person are checked one at a time against current counters:
+//! each 30-second code is accepted once (the accepted step is also written with a
+//! conditional update, `last_step < step`), wrong codes are counted before the next attempt
+//! is looked at, and the change a code unlocks commits together with the code's use.
 
 use super::{
     CodeCheck, CodeThrottle, ISSUER, TotpSecret, Wait, check,
@@ -27,8 +28,8 @@ use crate::{
     error::AppError,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 
@@ -106,10 +107,10 @@ pub async fn confirm_enrolment(
     now: Timestamp,
 ) -> Result<(Vec<RecoveryCode>, SessionToken)> {
     crate::validation::one_time_code("code", code)?;
-    let Some(row) = two_factor::Entity::find_by_id(auth.user.id)
-        .one(state.db())
-        .await?
-    else {
+    let (codes, hashes) = recovery::generate();
+
+    let txn = db::begin_write(state.db()).await?;
+    let Some(row) = locked_row(&txn, auth.user.id).await? else {
         return Err(restart());
     };
     if row.enabled_at.is_some() {
@@ -118,16 +119,21 @@ pub async fn confirm_enrolment(
     throttle(&row, now, false)?;
     let secret = open(state, &row)?;
     let CodeCheck::Accepted { step } = check(&secret, code, now, None) else {
-        record_failure(state.db(), auth.user.id, now).await?;
+        let locks = count_failure(&txn, &auth.user, client, now).await?;
+        txn.commit().await?;
+        if locks {
+            mail::wake(state);
+        }
         return Err(wrong_code());
     };
-
-    let (codes, hashes) = recovery::generate();
-    let txn = db::begin_write(state.db()).await?;
     let confirmed = two_factor::Entity::update_many()
         .col_expr(two_factor::Column::EnabledAt, Expr::value(now))
         .col_expr(two_factor::Column::LastStep, Expr::value(step))
         .col_expr(two_factor::Column::Failures, Expr::value(0))
+        .col_expr(
+            two_factor::Column::LastFailureAt,
+            Expr::value(Option::<i64>::None),
+        )
         .filter(two_factor::Column::UserId.eq(auth.user.id))
         .filter(two_factor::Column::EnabledAt.is_null())
         .exec(&txn)
@@ -164,11 +170,8 @@ pub async fn sign_in_with_code(
     now: Timestamp,
 ) -> Result<SessionToken> {
     crate::validation::one_time_code("code", code)?;
-    use_current_code(state, &pending.user, code, client, now).await?;
-
-    let txn = db::begin_write(state.db()).await?;
-    let token =
-        sessions::complete_second_factor(&txn, state.settings(), pending.session.id, now).await?;
+    let txn = begin_with_current_code(state, &pending.user, code, client, now).await?;
+    let token = complete_sign_in(&txn, state, pending, now).await?;
     let mut event = event(Kind::SignedIn, &pending.user, client);
     event.detail = Some(serde_json::json!({ "second_factor": "authenticator app" }));
     security_events::record(&txn, event, now).await?;
@@ -186,34 +189,34 @@ pub async fn sign_in_with_recovery_code(
     now: Timestamp,
 ) -> Result<(SessionToken, u64)> {
     crate::validation::recovery_code("recovery_code", code)?;
-    let row = enabled_row(state.db(), pending.user.id).await?;
+    let txn = db::begin_write(state.db()).await?;
+    let row = enabled_row(&txn, pending.user.id).await?;
     // Recovery codes are the way out of a code lock, so only the short waits apply.
     throttle(&row, now, true)?;
     let used = match recovery::hash(code) {
         Some(hash) => {
-            let txn = db::begin_write(state.db()).await?;
-            let deleted = recovery_codes::Entity::delete_many()
+            recovery_codes::Entity::delete_many()
                 .filter(recovery_codes::Column::UserId.eq(pending.user.id))
                 .filter(recovery_codes::Column::CodeHash.eq(hash))
                 .exec(&txn)
-                .await?;
-            if deleted.rows_affected == 1 {
-                Some(txn)
-            } else {
-                None
-            }
+                .await?
+                .rows_affected
+                == 1
         }
-        None => None,
+        None => false,
     };
-    let Some(txn) = used else {
-        let failures = record_failure(state.db(), pending.user.id, now).await?;
-        failed(state, &pending.user, failures, client, now).await?;
+    if !used {
+        let locks = count_failure(&txn, &pending.user, client, now).await?;
+        txn.commit().await?;
+        if locks {
+            mail::wake(state);
+        }
         return Err(AppError::invalid(
             "recovery_code",
             "That recovery code didn't work. Each code works once; check it and try again.",
         )
         .into());
-    };
+    }
 
     two_factor::Entity::update_many()
         .col_expr(two_factor::Column::Failures, Expr::value(0))
@@ -224,8 +227,7 @@ pub async fn sign_in_with_recovery_code(
         .filter(two_factor::Column::UserId.eq(pending.user.id))
         .exec(&txn)
         .await?;
-    let token =
-        sessions::complete_second_factor(&txn, state.settings(), pending.session.id, now).await?;
+    let token = complete_sign_in(&txn, state, pending, now).await?;
     let left = recovery_codes_left(&txn, pending.user.id).await?;
     record(&txn, Kind::RecoveryCodeUsed, &pending.user, client, now).await?;
     let mut signed_in = event(Kind::SignedIn, &pending.user, client);
@@ -301,9 +303,8 @@ pub async fn disable(
     }
     crate::validation::one_time_code("code", code)?;
     accounts::verify_current_password(state, &auth.user, password, client, now).await?;
-    use_current_code(state, &auth.user, code, client, now).await?;
 
-    let txn = db::begin_write(state.db()).await?;
+    let txn = begin_with_current_code(state, &auth.user, code, client, now).await?;
     two_factor::Entity::delete_by_id(auth.user.id)
         .exec(&txn)
         .await?;
@@ -328,43 +329,76 @@ pub async fn disable(
     Ok(())
 }
 
-/// Checks a current code from the person's app before a sensitive change (turning
-/// two-factor authentication off, changing the password) and uses it up, so the same code
-/// cannot be replayed. Wrong codes count towards the same throttle as at sign-in. The
+/// Starts a write transaction in which a current code from the person's app has been
+/// accepted and marked used. The caller makes its change (completing a sign-in, turning
+/// two-factor authentication off, changing the password) in the same transaction, so the
+/// code is spent only if the change is made, and a code can never be used twice.
+///
+/// The person's two-factor row is locked for the whole check (`FOR UPDATE` on PostgreSQL;
+/// on SQLite the transaction holds the database's write lock from its start), so requests
+/// racing with the same code, or with a burst of guesses, are checked one at a time against
+/// up-to-date counters: exactly one wins, and the throttle sees every failure before it.
+/// A wrong code is counted (and its consequences recorded) before the error returns. The
 /// caller checks the code's shape first, so a typo costs no attempt.
-pub async fn use_current_code(
+pub async fn begin_with_current_code(
     state: &AppState,
     user: &users::Model,
     code: &str,
     client: &ClientInfo,
     now: Timestamp,
-) -> Result<()> {
-    let row = enabled_row(state.db(), user.id).await?;
+) -> Result<DatabaseTransaction> {
+    let txn = db::begin_write(state.db()).await?;
+    let row = enabled_row(&txn, user.id).await?;
     throttle(&row, now, false)?;
     let secret = open(state, &row)?;
     match check(&secret, code, now, row.last_step) {
-        CodeCheck::Accepted { step } => {
-            if claim_step(state.db(), user.id, step).await? {
-                return Ok(());
-            }
-            // Another request used this code first.
-            record(state.db(), Kind::TwoFactorReplayed, user, client, now).await?;
-            Err(code_used())
-        }
-        CodeCheck::Replayed => {
-            record(state.db(), Kind::TwoFactorReplayed, user, client, now).await?;
+        CodeCheck::Accepted { step } if claim_step(&txn, user.id, step).await? => Ok(txn),
+        CodeCheck::Accepted { .. } | CodeCheck::Replayed => {
+            // Someone may be replaying a code they saw: worth a line in the security log,
+            // but not a failure, since the person's own double submit looks the same.
+            record(&txn, Kind::TwoFactorReplayed, user, client, now).await?;
+            txn.commit().await?;
             Err(code_used())
         }
         CodeCheck::Wrong => {
-            let failures = record_failure(state.db(), user.id, now).await?;
-            failed(state, user, failures, client, now).await?;
+            let locks = count_failure(&txn, user, client, now).await?;
+            txn.commit().await?;
+            if locks {
+                mail::wake(state);
+            }
             Err(wrong_code())
         }
     }
 }
 
-async fn enabled_row(db: &impl ConnectionTrait, user_id: i64) -> Result<two_factor::Model> {
-    match two_factor::Entity::find_by_id(user_id).one(db).await? {
+/// Turns the waiting sign-in into a full session. A sign-in that ended meanwhile (a password
+/// change, its five minutes ran out) gets the answer any dead session gets; the caller's
+/// transaction is dropped, so the code it checked stays unused.
+async fn complete_sign_in(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    pending: &Authenticated,
+    now: Timestamp,
+) -> Result<SessionToken> {
+    sessions::complete_second_factor(txn, state.settings(), pending.session.id, now)
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated.into())
+}
+
+/// The person's two-factor row, locked until the transaction ends.
+async fn locked_row(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+) -> Result<Option<two_factor::Model>, DbErr> {
+    two_factor::Entity::find_by_id(user_id)
+        .lock_exclusive()
+        .one(txn)
+        .await
+}
+
+/// The finished enrolment's row, locked until the transaction ends.
+async fn enabled_row(txn: &DatabaseTransaction, user_id: i64) -> Result<two_factor::Model> {
+    match locked_row(txn, user_id).await? {
         Some(row) if row.enabled_at.is_some() => Ok(row),
         _ => Err(not_on()),
     }
@@ -386,9 +420,9 @@ fn throttle(row: &two_factor::Model, now: Timestamp, recovery: bool) -> Result<(
         Err(Wait::Blocked) if recovery => Ok(()),
         Err(Wait::Blocked) => Err(AppError::Conflict {
             field: None,
-            message: "Codes from your app are blocked after too many wrong attempts. Use a \
-                      recovery code, or ask an admin of your organisation to reset two-factor \
-                      authentication."
+            message: "Codes from your app are blocked after too many wrong attempts. Sign \
+                      in with a recovery code, or ask an admin of your organisation to reset \
+                      two-factor authentication."
                 .into(),
         }
         .into()),
@@ -442,25 +476,25 @@ async fn record_failure(
         .map_or(0, |row| u32::try_from(row.failures).unwrap_or(0)))
 }
 
-/// Logs a wrong code, and when it starts a lock, tells the person by mail.
-async fn failed(
-    state: &AppState,
+/// Counts a wrong code and logs it; the failure that starts a lock also queues a mail to
+/// the person. Returns whether it did, so the caller wakes the mail worker after commit.
+async fn count_failure(
+    txn: &DatabaseTransaction,
     user: &users::Model,
-    failures: u32,
     client: &ClientInfo,
     now: Timestamp,
-) -> Result<()> {
-    let txn = db::begin_write(state.db()).await?;
+) -> Result<bool> {
+    let failures = record_failure(txn, user.id, now).await?;
     let mut failure = event(Kind::TwoFactorFailed, user, client);
     failure.detail = Some(serde_json::json!({ "consecutive_failures": failures }));
-    security_events::record(&txn, failure, now).await?;
+    security_events::record(txn, failure, now).await?;
     let locks = CodeThrottle::DEFAULT.starts_lock(failures);
     if locks {
-        record(&txn, Kind::TwoFactorLocked, user, client, now).await?;
-        let notice = Letter::new("Sign-in codes are locked for 15 minutes")
+        record(txn, Kind::TwoFactorLocked, user, client, now).await?;
+        let notice = Letter::new("Two-factor codes are locked for 15 minutes")
             .paragraph(format!(
-                "Someone entered {failures} wrong two-factor codes in a row while signing in to \
-                 your ImportOps account, so codes are locked for 15 minutes."
+                "Someone entered {failures} wrong two-factor codes in a row for your ImportOps \
+                 account, so codes from your app are not accepted for the next 15 minutes."
             ))
             .paragraph(
                 "If this wasn't you, someone knows your password: change it as soon as you can \
@@ -470,13 +504,9 @@ async fn failed(
                 user.email.clone(),
                 "Two-factor codes locked on your ImportOps account",
             );
-        mail::enqueue(&txn, notice, now).await?;
+        mail::enqueue(txn, notice, now).await?;
     }
-    txn.commit().await?;
-    if locks {
-        mail::wake(state);
-    }
-    Ok(())
+    Ok(locks)
 }
 
 async fn replace_recovery_codes(
