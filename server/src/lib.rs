@@ -198,7 +198,18 @@ pub async fn open_database(config: &Config) -> Result<sea_orm::DatabaseConnectio
 pub fn load_secret_key(config: &Config) -> Result<SecretKey, String> {
     match &config.secret_key {
         Some(hex) => SecretKey::from_hex(hex).map_err(|e| format!("IMPORTOPS_SECRET_KEY: {e}")),
-        None => SecretKey::load_or_create(&config.data_dir.join("secret.key")),
+        None => {
+            let path = config.data_dir.join("secret.key");
+            if db::Backend::of_url(&config.database_url()) == Ok(db::Backend::Postgres) {
+                // Fine for one instance; several would each make a key of their own.
+                tracing::warn!(
+                    path = %path.display(),
+                    "IMPORTOPS_SECRET_KEY is not set: using a key file in the data directory; \
+                     give every instance that shares this database the same key"
+                );
+            }
+            SecretKey::load_or_create(&path)
+        }
     }
 }
 
