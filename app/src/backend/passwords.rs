@@ -102,10 +102,21 @@ pub fn new_password(
     if length > PASSWORD_MAX_CHARS {
         return Err(too_long());
     }
-    if normalised.chars().any(char::is_control) {
+    if normalised
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
         return Err(FieldError::new(
             field,
-            "Use letters, numbers, spaces, symbols or emoji; control characters aren't allowed.",
+            "Use letters, numbers, spaces, symbols or emoji; control characters and invisible \
+             formatting marks aren't allowed.",
+        ));
+    }
+    if is_one_repeated_character(&normalised) {
+        return Err(FieldError::new(
+            field,
+            "Don't repeat a single character: choose something less predictable, such as a few \
+             unrelated words.",
         ));
     }
     if is_common(&normalised) {
@@ -122,6 +133,31 @@ pub fn new_password(
         ));
     }
     Ok(Password(normalised))
+}
+
+/// Characters that show nothing yet change what is typed: zero-width spaces, the byte order
+/// mark and text-direction overrides. A password holding one can't be typed again from what
+/// the screen shows. The zero-width joiner and variation selectors stay allowed: emoji are
+/// built with them.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{200E}' | '\u{200F}' // zero-width space, non-joiner, marks
+            | '\u{202A}'..='\u{202E}' // embeddings and overrides
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{2069}' // isolates
+            | '\u{FEFF}' // byte order mark
+    )
+}
+
+/// One character over and over (`aaaaaaaaaaaa`), spaces aside: the first thing a guesser
+/// tries, and in every breached-password list at every length.
+fn is_one_repeated_character(password: &str) -> bool {
+    let mut visible = password.chars().filter(|c| !c.is_whitespace());
+    match visible.next() {
+        None => true,
+        Some(first) => visible.all(|c| c == first),
+    }
 }
 
 /// A common password, as is or with digits and symbols around it (`Password1234!`).
@@ -305,10 +341,12 @@ mod tests {
         assert!(check("abcdefghijk").is_err()); // 11
         assert!(check("tangerine-vx").is_ok()); // 12
         assert!(check(&"x7".repeat(32)).is_ok()); // 64
-        assert!(check(&"q".repeat(128)).is_ok());
-        assert!(check(&"q".repeat(129)).is_err());
+        assert!(check(&"qz".repeat(64)).is_ok()); // 128
+        assert!(check(&"qz".repeat(64).replacen('q', "qq", 1)).is_err()); // 129
         // Twelve emoji are twelve code points, 48 bytes.
-        assert!(check(&"🦀".repeat(12)).is_ok());
+        assert!(check(&"🦀🔑".repeat(6)).is_ok());
+        // Emoji joined with U+200D (a family, a rainbow flag) are fine too.
+        assert!(check("👩\u{200d}👩\u{200d}👧 🏳\u{fe0f}\u{200d}🌈 at home").is_ok());
         // U+FB01 (ﬁ) normalises to "fi": 6 ligatures become 12 code points.
         assert!(check(&"\u{fb01}".repeat(6)).is_ok());
         assert!(check(&"\u{fb01}".repeat(5)).is_err());
@@ -327,6 +365,17 @@ mod tests {
     fn control_characters_are_refused_but_spaces_are_fine() {
         assert!(check("four words with spaces").is_ok());
         assert!(check("tab\tseparated words").is_err());
+        assert!(check("zero\u{200b}width\u{200b}space").is_err());
+        assert!(check("\u{202e}reversed text here").is_err());
+    }
+
+    #[test]
+    fn one_repeated_character_is_refused() {
+        assert!(check(&"q".repeat(12)).is_err());
+        assert!(check(&"🦀".repeat(12)).is_err());
+        assert!(check(&" ".repeat(12)).is_err());
+        assert!(check("a a a a a a a").is_err());
+        assert!(check("aaaaaaaaaaab").is_ok());
     }
 
     #[test]
