@@ -32,13 +32,33 @@ pub fn name(field: &str, label: &str, value: &str) -> Result<String, FieldError>
             format!("Use at most {NAME_MAX_CHARS} characters for your {label}."),
         ));
     }
-    if trimmed.chars().any(char::is_control) {
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
         return Err(FieldError::new(
             field,
-            format!("Your {label} can't contain control characters."),
+            format!("Your {label} can't contain control characters or invisible formatting marks."),
         ));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Characters that show nothing yet change what is displayed or typed: zero-width spaces,
+/// the byte order mark, line and paragraph separators and text-direction overrides (which
+/// can make a name read backwards in a list). The zero-width joiner and non-joiner stay
+/// allowed: Persian, Indic scripts and emoji are written with them.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' // zero-width space
+            | '\u{200E}' | '\u{200F}' // direction marks
+            | '\u{2028}' | '\u{2029}' // line and paragraph separators
+            | '\u{202A}'..='\u{202E}' // embeddings and overrides
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{2069}' // isolates
+            | '\u{FEFF}' // byte order mark
+    )
 }
 
 /// An organisation name follows the same rules as a person's name.
@@ -223,6 +243,12 @@ mod tests {
         assert!(name("n", "name", &"a".repeat(101)).is_err());
         assert!(name("n", "name", "Ana\u{0007}").is_err());
         assert!(name("n", "name", "Ana\nBob").is_err());
+        // Invisible marks could make a name read differently in lists, or show nothing.
+        assert!(name("n", "name", "\u{202e}anA").is_err());
+        assert!(name("n", "name", "\u{200b}").is_err());
+        assert!(name("n", "name", "Ana\u{2028}Bob").is_err());
+        // Joiners are part of how Persian (and emoji) are written.
+        assert!(name("n", "name", "فرزانه\u{200c}ها").is_ok());
     }
 
     #[test]

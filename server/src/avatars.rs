@@ -57,6 +57,10 @@ async fn upload(
     let Some(auth) = session.live else {
         return fail(AppError::Unauthenticated);
     };
+    // As for every server function: until a required second factor is set up, nothing else.
+    if auth.must_enrol() {
+        return fail(AppError::TwoFactorSetupRequired);
+    }
     // A declared length over the limit is refused before reading anything.
     let declared = headers
         .get(header::CONTENT_LENGTH)

@@ -618,6 +618,15 @@ async fn an_organisation_can_require_it(app: TestApp) {
     let team = member_browser.post_form("/api/team_members", &[]).await;
     assert_eq!(team.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_body(team).await, json!("TwoFactorSetupRequired"));
+    let picture = reqwest::multipart::Part::bytes(vec![0u8; 64]).file_name("me.png");
+    let upload = member_browser
+        .http
+        .post(app.url("/account/avatar"))
+        .multipart(reqwest::multipart::Form::new().part("avatar", picture))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), StatusCode::FORBIDDEN, "avatar upload");
     assert_eq!(
         member_browser.get("/settings/team").await.headers()["location"],
         "/settings/account"

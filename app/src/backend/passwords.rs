@@ -14,7 +14,7 @@
 use super::error::Error;
 use crate::{
     error::FieldError,
-    validation::{PASSWORD_MAX_BYTES, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS},
+    validation::{self, PASSWORD_MAX_BYTES, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS},
 };
 use argon2::{
     Algorithm, Argon2, Params, Version,
@@ -104,7 +104,7 @@ pub fn new_password(
     }
     if normalised
         .chars()
-        .any(|c| c.is_control() || is_invisible_format(c))
+        .any(|c| c.is_control() || validation::is_invisible_format(c))
     {
         return Err(FieldError::new(
             field,
@@ -133,21 +133,6 @@ pub fn new_password(
         ));
     }
     Ok(Password(normalised))
-}
-
-/// Characters that show nothing yet change what is typed: zero-width spaces, the byte order
-/// mark and text-direction overrides. A password holding one can't be typed again from what
-/// the screen shows. The zero-width joiner and variation selectors stay allowed: emoji are
-/// built with them.
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}' | '\u{200C}' | '\u{200E}' | '\u{200F}' // zero-width space, non-joiner, marks
-            | '\u{202A}'..='\u{202E}' // embeddings and overrides
-            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
-            | '\u{2066}'..='\u{2069}' // isolates
-            | '\u{FEFF}' // byte order mark
-    )
 }
 
 /// One character over and over (`aaaaaaaaaaaa`), spaces aside: the first thing a guesser

@@ -217,24 +217,26 @@ pub async fn avatar_by_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Opt
 /// limit. The permit travels with the work: an image that overruns its time still holds
 /// its slot until it finishes, so slow uploads cannot pile up unbounded work.
 async fn process(state: &AppState, upload: Vec<u8>) -> Result<Vec<u8>> {
-    let permit = state
-        .image_permits()
-        .clone()
-        .acquire_owned()
+    // Waiting for a slot counts against the time limit too, so a queue of uploads (each
+    // holding its bytes) drains instead of growing without bound.
+    let permits = state.image_permits().clone();
+    let work = async move {
+        let permit = permits.acquire_owned().await.map_err(Error::internal)?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                pipeline::make_avatar(&upload, &Limits::default())
+            }))
+        })
         .await
-        .map_err(Error::internal)?;
-    let work = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        std::panic::catch_unwind(AssertUnwindSafe(|| {
-            pipeline::make_avatar(&upload, &Limits::default())
-        }))
-    });
+        .map_err(Error::internal)
+    };
     match tokio::time::timeout(PROCESSING_TIMEOUT, work).await {
         Err(_elapsed) => {
             tracing::warn!("avatar processing timed out");
             Err(refusal("That image took too long to process. Try a smaller image.").into())
         }
-        Ok(Err(join_error)) => Err(Error::internal(join_error)),
+        Ok(Err(error)) => Err(error),
         Ok(Ok(Err(_panic))) => {
             tracing::warn!("avatar decoder panicked; upload refused");
             Err(refusal("That image could not be read. Try saving it again as JPEG or PNG.").into())
@@ -246,9 +248,10 @@ async fn process(state: &AppState, upload: Vec<u8>) -> Result<Vec<u8>> {
 fn explain(error: PipelineError) -> AppError {
     match error {
         PipelineError::Unsupported => refusal("Use a JPEG, PNG, WebP or GIF image."),
-        PipelineError::Corrupt => {
-            refusal("That image could not be read. It may be damaged or incomplete.")
-        }
+        PipelineError::Corrupt => refusal(
+            "That image could not be read. It may be damaged or incomplete. Use a JPEG, PNG, \
+             WebP or GIF image.",
+        ),
         PipelineError::TooLarge { width, height } => refusal(format!(
             "That image is {width}x{height} pixels. Use one of at most 8192x8192 pixels."
         )),
