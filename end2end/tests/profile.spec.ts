@@ -53,6 +53,8 @@ test("a name that is too long is explained next to the field", async ({ page }) 
   await profile.getByRole("button", { name: "Save" }).click();
   await expect(profile.getByText("Use at most 100 characters for your last name.")).toBeVisible();
   await expect(profile.getByLabel("Last name")).toHaveAttribute("aria-invalid", "true");
+  // Focus moves to the field, so a screen reader reads its label and the message together.
+  await expect(profile.getByLabel("Last name")).toBeFocused();
   await page.reload();
   await expect(profile.getByLabel("Last name")).toHaveValue("Lopez");
 });

@@ -66,9 +66,14 @@ pub fn Field(
 /// throttling, an outage). Announced by screen readers as soon as it appears.
 #[component]
 pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    let region = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
         if let Some(error) = error.get() {
-            sign_in_again_if_needed(&error);
+            if !sign_in_again_if_needed(&error) && error.is_field_error() {
+                // Field messages sit beside their fields; moving focus to the first one
+                // makes a screen reader read its label and message at once.
+                request_animation_frame(move || focus_first_invalid_field(region));
+            }
         }
     });
     let message = move || {
@@ -78,9 +83,21 @@ pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
             .map(|e| e.to_string())
     };
     view! {
-        <div class="form-alert-region" role="alert">
+        <div class="form-alert-region" role="alert" node_ref=region>
             {move || message().map(|message| view! { <p class="alert alert-error">{message}</p> })}
         </div>
+    }
+}
+
+fn focus_first_invalid_field(region: NodeRef<leptos::html::Div>) {
+    use wasm_bindgen::JsCast;
+    let field = region
+        .get_untracked()
+        .and_then(|region| region.closest("form").ok().flatten())
+        .and_then(|form| form.query_selector("[aria-invalid='true']").ok().flatten())
+        .and_then(|field| field.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(field) = field {
+        let _ = field.focus();
     }
 }
 
