@@ -4,12 +4,15 @@
 # (crates.io, npm, Debian); nothing is downloaded from anywhere else.
 #
 #   .ci/tools.sh build   the Rust toolchain pieces, cargo-leptos, wasm-bindgen, wasm-opt
-#   .ci/tools.sh test    the above, plus Chromium, the end-to-end packages and psql
+#   .ci/tools.sh test    the above, plus rustfmt, clippy, cargo-deny, Chromium, the
+#                        end-to-end packages and psql
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-build}
 CARGO_LEPTOS_VERSION=0.3.10
+# Pinned so a release that needs a newer rustc cannot break a fresh machine.
+CARGO_DENY_VERSION=0.20.2
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -64,10 +67,23 @@ fi
 [ "$mode" = test ] || exit 0
 
 # --- Test side -------------------------------------------------------------------------
+# A minimal rustup profile comes without rustfmt and clippy.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  say "adding rustfmt and clippy"
+  rustup component add rustfmt clippy
+fi
+
+# An installed cargo-deny is left alone: any recent one reads deny.toml.
+if ! cargo deny --version >/dev/null 2>&1; then
+  say "installing cargo-deny $CARGO_DENY_VERSION (about 3.5 minutes the first time)"
+  cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
+fi
+
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
-if ! command -v pg_isready >/dev/null; then
+# The tests' PostgreSQL check runs a query with psql.
+if ! command -v psql >/dev/null; then
   apt_install postgresql-client
 fi
 if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then

@@ -68,12 +68,13 @@ pub fn Field(
 pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
     let region = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
-        if let Some(error) = error.get() {
-            if !sign_in_again_if_needed(&error) && error.is_field_error() {
-                // Field messages sit beside their fields; moving focus to the first one
-                // makes a screen reader read its label and message at once.
-                request_animation_frame(move || focus_first_invalid_field(region));
-            }
+        if let Some(error) = error.get()
+            && !sign_in_again_if_needed(&error)
+            && error.is_field_error()
+        {
+            // Field messages sit beside their fields; moving focus to the first one makes a
+            // screen reader read its label and message at once.
+            request_animation_frame(move || focus_first_invalid_field(region));
         }
     });
     let message = move || {
