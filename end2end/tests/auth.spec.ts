@@ -70,6 +70,7 @@ test("a signed-out visitor is sent to sign in and brought back afterwards", asyn
   await page.goto("/settings/team");
   await expect(page).toHaveURL(/\/login\?next=\/settings\/team$/);
   await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
+  await expectAccessible(page);
   await signIn(page, person.email, person.password);
   await expect(page).toHaveURL(/\/settings\/team$/);
   await expect(page.getByRole("heading", { name: "Team & roles" })).toBeVisible();

@@ -50,12 +50,23 @@ export async function open(page: Page, path: string) {
   await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
 }
 
-/** Checks the page with axe: no accessibility violations at all. */
+/**
+ * Checks the page with axe in the light and the dark theme: no accessibility violations at
+ * all (contrast differs between the two).
+ */
 export async function expectAccessible(page: Page) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const summary = results.violations.map(
-    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`,
-  );
+  const summary: string[] = [];
+  for (const colorScheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme });
+    const results = await new AxeBuilder({ page }).analyze();
+    summary.push(
+      ...results.violations.map(
+        (v) =>
+          `${colorScheme}: ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`,
+      ),
+    );
+  }
+  await page.emulateMedia({ colorScheme: null });
   expect(summary, "accessibility violations").toEqual([]);
 }
 

@@ -102,9 +102,24 @@ pub fn is_unique_violation(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
-/// Whether an error means the database could not be reached at all.
+/// Whether an error means the database could not be reached at all: no connection to be
+/// had, or one that broke under a query (the server restarted, the network dropped). Those
+/// are answered with 503; the pool reconnects by itself once the database is back.
 pub fn is_unavailable(error: &DbErr) -> bool {
-    matches!(error, DbErr::Conn(_) | DbErr::ConnectionAcquire(_))
+    use sea_orm::{RuntimeErr, sqlx::Error as SqlxError};
+    match error {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Query(RuntimeErr::SqlxError(cause)) | DbErr::Exec(RuntimeErr::SqlxError(cause)) => {
+            matches!(
+                **cause,
+                SqlxError::Io(_)
+                    | SqlxError::PoolTimedOut
+                    | SqlxError::PoolClosed
+                    | SqlxError::WorkerCrashed
+            )
+        }
+        _ => false,
+    }
 }
 
 /// Checks that the database answers; used by `/healthz`.
@@ -128,6 +143,22 @@ mod tests {
         );
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://localhost/x"), None);
+    }
+
+    #[test]
+    fn broken_connections_count_as_unavailable_and_bad_queries_do_not() {
+        use sea_orm::{RuntimeErr, sqlx::Error as SqlxError};
+        use std::sync::Arc;
+        let query = |cause: SqlxError| DbErr::Query(RuntimeErr::SqlxError(Arc::new(cause)));
+        assert!(is_unavailable(&query(SqlxError::Io(
+            std::io::Error::other("connection reset")
+        ))));
+        assert!(is_unavailable(&query(SqlxError::PoolTimedOut)));
+        assert!(is_unavailable(&DbErr::Exec(RuntimeErr::SqlxError(
+            Arc::new(SqlxError::PoolClosed)
+        ))));
+        assert!(!is_unavailable(&query(SqlxError::RowNotFound)));
+        assert!(!is_unavailable(&DbErr::RecordNotFound("x".into())));
     }
 
     #[test]
