@@ -98,6 +98,19 @@ async fn half_signed_in(app: &TestApp, person: &Person) -> Browser {
     browser
 }
 
+/// Sends a (not even valid) picture to the upload route, which is no server function.
+async fn upload_avatar(app: &TestApp, browser: &Browser) -> StatusCode {
+    let picture = reqwest::multipart::Part::bytes(vec![0u8; 64]).file_name("me.png");
+    browser
+        .http
+        .post(app.url("/account/avatar"))
+        .multipart(reqwest::multipart::Form::new().part("avatar", picture))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 async fn verify(browser: &Browser, code: &str) -> reqwest::Response {
     browser
         .post_form("/api/verify_two_factor", &[("code", code)])
@@ -253,15 +266,11 @@ async fn a_half_signed_in_session_reaches_nothing_else_and_expires(app: TestApp)
         let response = device.post_form(&format!("/api/{function}"), &form).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{function}");
     }
-    let picture = reqwest::multipart::Part::bytes(vec![0u8; 64]).file_name("me.png");
-    let upload = device
-        .http
-        .post(app.url("/account/avatar"))
-        .multipart(reqwest::multipart::Form::new().part("avatar", picture))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(upload.status(), StatusCode::UNAUTHORIZED, "avatar upload");
+    assert_eq!(
+        upload_avatar(&app, &device).await,
+        StatusCode::UNAUTHORIZED,
+        "avatar upload"
+    );
     assert_eq!(
         app.count("security_events WHERE kind IN ('password_changed', 'two_factor_disabled')")
             .await,
@@ -618,15 +627,11 @@ async fn an_organisation_can_require_it(app: TestApp) {
     let team = member_browser.post_form("/api/team_members", &[]).await;
     assert_eq!(team.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_body(team).await, json!("TwoFactorSetupRequired"));
-    let picture = reqwest::multipart::Part::bytes(vec![0u8; 64]).file_name("me.png");
-    let upload = member_browser
-        .http
-        .post(app.url("/account/avatar"))
-        .multipart(reqwest::multipart::Form::new().part("avatar", picture))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(upload.status(), StatusCode::FORBIDDEN, "avatar upload");
+    assert_eq!(
+        upload_avatar(&app, &member_browser).await,
+        StatusCode::FORBIDDEN,
+        "avatar upload"
+    );
     assert_eq!(
         member_browser.get("/settings/team").await.headers()["location"],
         "/settings/account"
