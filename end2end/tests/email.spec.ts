@@ -138,3 +138,13 @@ test("a pending change can be resent and cancelled; an old link then explains it
   await expect(page.getByRole("link", { name: "Go to Settings → Account" })).toBeVisible();
   await expectAccessible(page);
 });
+
+test("a dead undo link sends its holder to sign in or to an admin, not to settings", async ({ page }) => {
+  await open(page, "/account/email/revert?token=not-a-real-token");
+  const alert = page.getByRole("alert");
+  await expect(alert).toContainText("This link no longer works");
+  await expect(alert).toContainText("ask an admin of your organisation");
+  await expect(page.getByRole("link", { name: "Sign in", exact: true })).toHaveAttribute("href", "/login");
+  await expect(page.getByRole("link", { name: "Go to Settings → Account" })).toHaveCount(0);
+  await expectAccessible(page);
+});

@@ -4,10 +4,12 @@
 
 mod support;
 
+use app::backend::maintenance;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::time::Duration;
-use support::{Browser, Person, TestApp, error_body, smtp::Received};
+use std::{sync::Arc, time::Duration};
+use support::{Browser, DbFlavor, Person, TestApp, error_body, smtp::Received};
+use tokio::sync::Barrier;
 
 db_tests!(
     a_confirmed_change_moves_sign_in_to_the_new_address,
@@ -18,6 +20,11 @@ db_tests!(
     the_password_is_checked_and_throttled,
     bad_addresses_are_explained,
     pending_changes_can_be_resent_and_cancelled,
+    expired_links_still_say_so_after_maintenance,
+    a_link_clicked_many_times_at_once_confirms_once,
+    dead_undo_links_point_to_signing_in_or_an_admin,
+    a_confirmed_address_ends_other_peoples_pending_changes_to_it,
+    racing_requests_resends_and_cancels_all_get_an_answer,
 );
 
 async fn a_confirmed_change_moves_sign_in_to_the_new_address(app: TestApp) {
@@ -416,6 +423,298 @@ async fn pending_changes_can_be_resent_and_cancelled(app: TestApp) {
     );
 }
 
+async fn expired_links_still_say_so_after_maintenance(app: TestApp) {
+    let person = Person::new();
+    let browser = app.signed_up(&person).await;
+    let undo = change_and_get_undo_link(&app, &browser, &person, "moved@example.com").await;
+    request(&browser, &person.password, "pending@example.com").await;
+    app.deliver_mail().await;
+    let pending = token_in(
+        &app,
+        &only_mail_to(&app, "pending@example.com"),
+        "/account/email/confirm",
+    );
+
+    // Both links are past their expiry when the periodic clean-up runs.
+    app.clock.advance(Duration::from_secs(7 * 24 * 3600 + 60));
+    maintenance::run_once(&app.state)
+        .await
+        .expect("maintenance");
+    assert_eq!(inspect(&app, &pending).await, json!("Expired"));
+    assert_refused(confirm(&app, &pending).await, "expired").await;
+    assert_eq!(inspect_revert(&app, &undo).await, json!("Expired"));
+    assert_refused(revert(&app, &undo).await, "expired").await;
+    // What is kept is the token digests, not the addresses.
+    assert_eq!(app.count("email_changes").await, 1);
+    assert_eq!(app.count("email_reverts").await, 1);
+    assert_eq!(app.count("email_changes WHERE new_email <> ''").await, 0);
+    assert_eq!(
+        app.count("email_reverts WHERE old_email <> '' OR new_email <> ''")
+            .await,
+        0
+    );
+
+    // A week after expiry the rows go too.
+    app.clock.advance(Duration::from_secs(7 * 24 * 3600));
+    maintenance::run_once(&app.state)
+        .await
+        .expect("maintenance");
+    assert_eq!(app.count("email_changes").await, 0);
+    assert_eq!(app.count("email_reverts").await, 0);
+    assert_eq!(inspect(&app, &pending).await, json!("Unknown"));
+}
+
+async fn a_link_clicked_many_times_at_once_confirms_once(app: TestApp) {
+    let person = Person::new();
+    let browser = app.signed_up(&person).await;
+    request(&browser, &person.password, "once@example.com").await;
+    app.deliver_mail().await;
+    let token = token_in(
+        &app,
+        &only_mail_to(&app, "once@example.com"),
+        "/account/email/confirm",
+    );
+
+    // Ten browsers, each already connected, so the requests arrive together.
+    let mut clients = Vec::new();
+    for _ in 0..10 {
+        let client = app.browser();
+        client.get("/healthz").await;
+        clients.push(client);
+    }
+    let statuses = all_at_once(clients.len(), |n| {
+        let client = clients[n].clone();
+        let token = token.clone();
+        async move {
+            client
+                .post_form("/api/confirm_email_change", &[("token", &token)])
+                .await
+                .status()
+        }
+    })
+    .await;
+    let confirmed = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(confirmed, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
+
+    let events = app.event_kinds().await;
+    assert_eq!(events.iter().filter(|k| *k == "email_changed").count(), 1);
+    assert_eq!(app.count("email_reverts").await, 1);
+    app.deliver_mail().await;
+    let notice = only_mail_to(&app, &person.email);
+
+    // The undo link too.
+    let undo = token_in(&app, &notice, "/account/email/revert");
+    let statuses = all_at_once(clients.len(), |n| {
+        let client = clients[n].clone();
+        let undo = undo.clone();
+        async move {
+            client
+                .post_form("/api/revert_email_change", &[("token", &undo)])
+                .await
+                .status()
+        }
+    })
+    .await;
+    let reverted = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(reverted, 1, "{statuses:?}");
+    let events = app.event_kinds().await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|k| *k == "email_change_reverted")
+            .count(),
+        1
+    );
+    app.deliver_mail().await;
+    assert_eq!(mails_to(&app, &person.email).len(), 2, "one more notice");
+}
+
+async fn dead_undo_links_point_to_signing_in_or_an_admin(app: TestApp) {
+    let first = Person::new();
+    let browser = app.signed_up(&first).await;
+    let used = change_and_get_undo_link(&app, &browser, &first, "used@example.com").await;
+    assert_eq!(revert(&app, &used).await.status(), StatusCode::OK);
+    let second = Person::new();
+    let browser = app.signed_up(&second).await;
+    let expired = change_and_get_undo_link(&app, &browser, &second, "expired@example.com").await;
+    app.clock.advance(Duration::from_secs(7 * 24 * 3600 + 60));
+
+    for (token, says) in [
+        (used.as_str(), "already used"),
+        (
+            "bm90LWEtcmVhbC10b2tlbi1hdC1hbGwtbm90LWV2ZW4tY2xvc2U",
+            "already used",
+        ),
+        (expired.as_str(), "expired"),
+    ] {
+        let answer = revert(&app, token).await;
+        assert_eq!(answer.status(), StatusCode::CONFLICT);
+        let message = error_body(answer).await["Conflict"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let page = app
+            .raw_client()
+            .get(app.url(&format!("/account/email/revert?token={token}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for shown in [&message, &page] {
+            // Whoever holds the link may be locked out: no pointing at the account's settings
+            // or at asking for a new link, but at signing in, or at an admin.
+            assert!(shown.contains(says), "{shown}");
+            assert!(shown.contains("sign in with the address"), "{shown}");
+            assert!(
+                shown.contains("ask an admin of your organisation"),
+                "{shown}"
+            );
+            assert!(!shown.contains("request a new one"), "{shown}");
+        }
+        assert!(page.contains(r#"href="/login""#), "{page}");
+        assert!(!page.contains("Go to Settings"), "{page}");
+    }
+}
+
+async fn a_confirmed_address_ends_other_peoples_pending_changes_to_it(app: TestApp) {
+    let winner = Person::new();
+    let winner_browser = app.signed_up(&winner).await;
+    let other = Person::new();
+    let other_browser = app.signed_up(&other).await;
+    request(&winner_browser, &winner.password, "shared@example.com").await;
+    app.deliver_mail().await;
+    let winning = token_in(
+        &app,
+        &only_mail_to(&app, "shared@example.com"),
+        "/account/email/confirm",
+    );
+    request(&other_browser, &other.password, "Shared@Example.com").await;
+    app.deliver_mail().await;
+    let losing = token_in(
+        &app,
+        &mails_to(&app, "shared@example.com")[1],
+        "/account/email/confirm",
+    );
+
+    assert_eq!(confirm(&app, &winning).await.status(), StatusCode::OK);
+    assert_eq!(
+        other_browser.current_user().await["pending_email"],
+        Value::Null
+    );
+    assert_eq!(inspect(&app, &losing).await, json!("Unknown"));
+    assert_refused(confirm(&app, &losing).await, "no longer valid").await;
+    assert_eq!(app.count("email_changes").await, 0);
+}
+
+async fn racing_requests_resends_and_cancels_all_get_an_answer(app: TestApp) {
+    let flavor = if app.database.schema.is_some() {
+        DbFlavor::Postgres
+    } else {
+        DbFlavor::Sqlite
+    };
+    drop(app);
+    let app = TestApp::start_with(flavor, |settings| {
+        settings.email_change_mail_rate.max = 1000;
+        // All password checks at once, so the requests reach the database together.
+        settings.password_hashing_permits = 10;
+    })
+    .await
+    .expect("database");
+    let person = Person::new();
+    let browser = app.signed_up(&person).await;
+
+    let addresses: Vec<String> = (0..10).map(|n| format!("race{n}@example.com")).collect();
+    let statuses = all_at_once(addresses.len(), |n| {
+        let browser = browser.clone();
+        let password = person.password.clone();
+        let address = addresses[n].clone();
+        async move { request(&browser, &password, &address).await.status() }
+    })
+    .await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    // The last one in replaced the others.
+    assert_eq!(app.count("email_changes").await, 1);
+    let pending = browser.current_user().await["pending_email"].clone();
+    assert!(addresses.iter().any(|a| pending == a.as_str()), "{pending}");
+
+    // A resend and a cancel crossing each other: either order is a fine answer.
+    for _ in 0..5 {
+        request(&browser, &person.password, "again@example.com").await;
+        let statuses = all_at_once(2, |n| {
+            let browser = browser.clone();
+            let path = if n == 0 {
+                "/api/resend_email_change"
+            } else {
+                "/api/cancel_email_change"
+            };
+            async move { browser.post_form(path, &[]).await.status() }
+        })
+        .await;
+        assert_eq!(statuses[1], StatusCode::OK, "cancel: {statuses:?}");
+        assert!(
+            statuses[0] == StatusCode::OK || statuses[0] == StatusCode::CONFLICT,
+            "resend: {statuses:?}"
+        );
+        assert_eq!(browser.current_user().await["pending_email"], Value::Null);
+    }
+}
+
+/// Runs `count` requests built by `make`, released together, and returns their outcomes in
+/// order.
+async fn all_at_once<F, T>(count: usize, make: impl Fn(usize) -> F) -> Vec<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let start = Arc::new(Barrier::new(count));
+    let tasks: Vec<_> = (0..count)
+        .map(|n| {
+            let request = make(n);
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                request.await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(count);
+    for task in tasks {
+        outcomes.push(task.await.expect("request task"));
+    }
+    outcomes
+}
+
+/// Changes the person's address to `new_email` through its link; returns the undo token
+/// mailed to the old address.
+async fn change_and_get_undo_link(
+    app: &TestApp,
+    browser: &Browser,
+    person: &Person,
+    new_email: &str,
+) -> String {
+    request(browser, &person.password, new_email).await;
+    app.deliver_mail().await;
+    let token = token_in(app, &only_mail_to(app, new_email), "/account/email/confirm");
+    assert_eq!(confirm(app, &token).await.status(), StatusCode::OK);
+    app.deliver_mail().await;
+    token_in(
+        app,
+        &only_mail_to(app, &person.email),
+        "/account/email/revert",
+    )
+}
+
 async fn request(browser: &Browser, password: &str, new_email: &str) -> reqwest::Response {
     browser
         .post_form(
@@ -438,6 +737,21 @@ async fn inspect(app: &TestApp, token: &str) -> Value {
         .json()
         .await
         .unwrap()
+}
+
+async fn inspect_revert(app: &TestApp, token: &str) -> Value {
+    app.browser()
+        .post_form("/api/inspect_email_revert", &[("token", token)])
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn revert(app: &TestApp, token: &str) -> reqwest::Response {
+    app.browser()
+        .post_form("/api/revert_email_change", &[("token", token)])
+        .await
 }
 
 async fn assert_refused(response: reqwest::Response, says: &str) {

@@ -10,7 +10,7 @@ use app::backend::{
     clock::{Clock, Timestamp},
     db::{self, ConnectSettings},
     entities::outbox::{self, State},
-    mail::{self, Email, Letter, MailTransport, Mailer},
+    mail::{self, Email, Letter, MailTransport, Mailer, SmtpUrl},
     maintenance,
     secret_key::SecretKey,
     state::AppState,
@@ -32,6 +32,7 @@ db_tests!(
     mail_queued_during_an_outage_arrives_once_after_the_backoff,
     competing_workers_send_each_message_once,
     mail_that_keeps_failing_is_given_up_after_the_configured_attempts,
+    mail_the_relay_refuses_for_good_is_given_up_at_once,
     a_claim_left_by_a_stopped_worker_is_taken_over_when_its_lease_ends,
     the_running_worker_sends_as_soon_as_it_is_woken,
     without_smtp_mail_becomes_eml_files_and_the_log_names_only_the_file,
@@ -334,6 +335,45 @@ async fn mail_that_keeps_failing_is_given_up_after_the_configured_attempts(app: 
     );
 }
 
+async fn mail_the_relay_refuses_for_good_is_given_up_at_once(app: TestApp) {
+    let relay = RefusingRelay::start("550 5.1.1 <person8@example.com>: no such mailbox").await;
+    let mailer = app.mailer_with(|settings| settings.transport = relay.transport());
+    queue(&app, [email(8)]).await;
+    let logs = Captured::default();
+
+    let deliver = |at: Timestamp| mailer.deliver_due(at).with_subscriber(logs.subscriber());
+    assert_eq!(deliver(app.clock.now()).await.unwrap(), 1);
+    let [row] = rows(&app).await.try_into().unwrap();
+    assert_eq!((row.state, row.attempts), (State::Failed, 1));
+    let cause = row.last_error.clone().unwrap_or_default();
+    assert!(cause.contains("550"), "{cause}");
+    assert!(!cause.contains("person8@"), "{cause}");
+    assert!(row.text_body.is_empty() && row.html_body.is_empty());
+    app.clock.advance(secs(24 * 3600));
+    assert_eq!(
+        deliver(app.clock.now()).await.unwrap(),
+        0,
+        "never tried again"
+    );
+
+    let lines = logs.lines();
+    assert!(lines.iter().all(|l| l["level"] != "WARN"), "{lines:#?}");
+    let errors: Vec<_> = lines.iter().filter(|l| l["level"] == "ERROR").collect();
+    let [given_up] = errors.try_into().expect("one error line");
+    assert_eq!(given_up["fields"]["message"], "mail not sent; giving up");
+    assert_eq!(given_up["fields"]["message_id"], row.id);
+    logs.assert_private("person8@example.com", "tok8secret");
+
+    // A refused login says nothing about the message: once the credentials are fixed it
+    // must still go, so it waits for another attempt.
+    let relay = RefusingRelay::start("530 5.7.0 Authentication required").await;
+    let mailer = app.mailer_with(|settings| settings.transport = relay.transport());
+    queue(&app, [email(9)]).await;
+    assert_eq!(mailer.deliver_due(app.clock.now()).await.unwrap(), 1);
+    let row = rows(&app).await.pop().unwrap();
+    assert_eq!((row.state, row.attempts), (State::Pending, 1));
+}
+
 async fn a_claim_left_by_a_stopped_worker_is_taken_over_when_its_lease_ends(app: TestApp) {
     queue(&app, [email(1)]).await;
     // A worker claimed the message and died before sending it.
@@ -441,6 +481,60 @@ async fn without_smtp_mail_becomes_eml_files_and_the_log_names_only_the_file(app
 
     let [row] = rows(&app).await.try_into().unwrap();
     assert_eq!(row.state, State::Sent);
+}
+
+/// A relay that greets, then answers every `RCPT TO` with one fixed reply. (The shared sink
+/// accepts every recipient.)
+struct RefusingRelay {
+    port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RefusingRelay {
+    async fn start(rcpt_reply: &'static str) -> Self {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (reader, mut writer) = stream.into_split();
+                    let mut lines = BufReader::new(reader).lines();
+                    let _ = writer.write_all(b"220 refusing relay\r\n").await;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+                        let reply = match verb.as_str() {
+                            "EHLO" => "250-refusing relay\r\n250 8BITMIME".to_owned(),
+                            "RCPT" => rcpt_reply.to_owned(),
+                            "QUIT" => "221 bye".to_owned(),
+                            "MAIL" | "RSET" | "NOOP" | "HELO" => "250 OK".to_owned(),
+                            _ => "502 not implemented".to_owned(),
+                        };
+                        if writer
+                            .write_all(format!("{reply}\r\n").as_bytes())
+                            .await
+                            .is_err()
+                            || verb == "QUIT"
+                        {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        RefusingRelay { port, task }
+    }
+
+    fn transport(&self) -> MailTransport {
+        let url = format!("smtp://127.0.0.1:{}?tls=none", self.port);
+        MailTransport::Smtp(SmtpUrl::parse(&url).unwrap())
+    }
+}
+
+impl Drop for RefusingRelay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Log lines written while a future runs, as JSON objects.

@@ -16,6 +16,52 @@ pub enum EmailLink {
     Unknown,
 }
 
+/// Which emailed link a page or answer is about. Their dead ends need different advice:
+/// whoever asked for a confirmation link is signed in and can ask again, while whoever holds
+/// an undo link may have lost the account to someone else and cannot reach its settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    /// "Confirm email change", mailed to the new address.
+    Confirm,
+    /// "This wasn't me", mailed to the old address after a change.
+    Undo,
+}
+
+/// The page a dead link opens and the refusal of its button say the same, from here.
+impl LinkKind {
+    /// What to do about a link that has expired.
+    pub fn expired_message(self) -> &'static str {
+        match self {
+            LinkKind::Confirm => {
+                "This link has expired. You can request a new one from Settings → Account."
+            }
+            LinkKind::Undo => {
+                "This link has expired: a change of email address can be undone from the \
+                 notice for 7 days only. If you can sign in with the address the account uses \
+                 now, sign in and change it back in Settings → Account. If you can't, ask an \
+                 admin of your organisation to help you back into your account."
+            }
+        }
+    }
+
+    /// What to do about a link that was never issued, was already used or was replaced.
+    pub fn unknown_message(self) -> &'static str {
+        match self {
+            LinkKind::Confirm => {
+                "This link is no longer valid: it was already used, or a newer request \
+                 replaced it. You can request a new one from Settings → Account."
+            }
+            LinkKind::Undo => {
+                "This link no longer works: it was already used, or it is incomplete (copy the \
+                 whole link from the message). If the change was already undone, sign in with \
+                 the address this link was sent to. Otherwise, sign in with the address the \
+                 account uses now if you can; if you can't, ask an admin of your organisation \
+                 to help you back into your account."
+            }
+        }
+    }
+}
+
 #[cfg(feature = "ssr")]
 impl From<crate::backend::email_change::LinkState> for EmailLink {
     fn from(state: crate::backend::email_change::LinkState) -> Self {

@@ -8,6 +8,10 @@
 //!
 //! After a change the old address gets a notice with a "This wasn't me" link that, for a
 //! week, puts the old address back and signs out every session.
+//!
+//! Each link is used by one transaction whose first statement deletes the link's row and
+//! takes what it held: of two requests racing with one link, only one gets the row, on
+//! PostgreSQL as on SQLite. A refusal rolls the delete back.
 
 use super::{
     accounts,
@@ -23,12 +27,24 @@ use super::{
     state::AppState,
     tokens,
 };
-use crate::{api::EndReason, error::AppError, validation};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use crate::{
+    api::{EndReason, LinkKind},
+    error::AppError,
+    validation,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    sea_query::{Expr, OnConflict},
+};
 use std::time::Duration;
 
 /// How long the "This wasn't me" link works.
 pub const REVERT_WINDOW: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// How long rows of expired links are kept before they are deleted. Until then opening the
+/// link says it expired and what to do, instead of that it is unknown; the addresses in
+/// those rows are blanked at once, so only the token digests stay.
+pub const EXPIRED_LINK_GRACE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// The page a confirmation link opens; the token travels in the query string, which never
 /// reaches the logs, and the page sends no referrer.
@@ -87,11 +103,10 @@ pub async fn request(
     let token = tokens::random_token();
 
     let txn = db::begin_write(state.db()).await?;
-    email_changes::Entity::delete_many()
-        .filter(email_changes::Column::UserId.eq(auth.user.id))
-        .exec(&txn)
-        .await?;
-    email_changes::ActiveModel {
+    // One statement replaces any earlier request: a delete followed by an insert would let
+    // two requests racing for one person both insert, and the second hit the one-per-person
+    // constraint. Here the later one waits for the earlier and replaces its row.
+    email_changes::Entity::insert(email_changes::ActiveModel {
         user_id: Set(auth.user.id),
         token_hash: Set(tokens::digest(&token)),
         new_email: Set(new_email.clone()),
@@ -100,8 +115,20 @@ pub async fn request(
         created_at: Set(now),
         expires_at: Set(now.plus(state.settings().email_change_ttl)),
         ..Default::default()
-    }
-    .insert(&txn)
+    })
+    .on_conflict(
+        OnConflict::column(email_changes::Column::UserId)
+            .update_columns([
+                email_changes::Column::TokenHash,
+                email_changes::Column::NewEmail,
+                email_changes::Column::NewEmailKey,
+                email_changes::Column::AddressTaken,
+                email_changes::Column::CreatedAt,
+                email_changes::Column::ExpiresAt,
+            ])
+            .to_owned(),
+    )
+    .exec(&txn)
     .await?;
     mail::enqueue(
         &txn,
@@ -124,26 +151,33 @@ pub async fn request(
 
 /// "Resend": mails a fresh link for the pending change (the previous link stops working).
 pub async fn resend(state: &AppState, auth: &Authenticated, now: Timestamp) -> Result<()> {
-    let Some(change) = email_changes::Entity::find()
-        .filter(email_changes::Column::UserId.eq(auth.user.id))
-        .filter(email_changes::Column::ExpiresAt.gt(now))
-        .one(state.db())
-        .await?
-    else {
+    // Checked first so that asking with nothing pending costs none of the person's mail.
+    if pending(state.db(), auth.user.id, now).await?.is_none() {
         return Err(nothing_pending());
-    };
+    }
     limit_mail(state, auth, now).await?;
 
     let token = tokens::random_token();
     let txn = db::begin_write(state.db()).await?;
-    email_changes::ActiveModel {
-        id: Set(change.id),
-        token_hash: Set(tokens::digest(&token)),
-        expires_at: Set(now.plus(state.settings().email_change_ttl)),
-        ..Default::default()
-    }
-    .update(&txn)
-    .await?;
+    // The change may have been cancelled, confirmed or replaced since the check above, so
+    // the new token goes to whatever is pending now, and its address is read from there.
+    let Some(change) = email_changes::Entity::update_many()
+        .col_expr(
+            email_changes::Column::TokenHash,
+            Expr::value(tokens::digest(&token)),
+        )
+        .col_expr(
+            email_changes::Column::ExpiresAt,
+            Expr::value(now.plus(state.settings().email_change_ttl)),
+        )
+        .filter(email_changes::Column::UserId.eq(auth.user.id))
+        .filter(email_changes::Column::ExpiresAt.gt(now))
+        .exec_with_returning(&txn)
+        .await?
+        .pop()
+    else {
+        return Err(nothing_pending());
+    };
     let email = link_mail(
         state,
         &auth.user,
@@ -205,14 +239,19 @@ pub async fn confirm(
     now: Timestamp,
 ) -> Result<String> {
     let txn = db::begin_write(state.db()).await?;
-    let Some(change) = find_change(&txn, token).await? else {
-        return Err(link_unknown());
+    let Some(change) = email_changes::Entity::delete_many()
+        .filter(email_changes::Column::TokenHash.eq(tokens::digest(token)))
+        .exec_with_returning(&txn)
+        .await?
+        .pop()
+    else {
+        return Err(link_unknown(LinkKind::Confirm));
     };
     if change.expires_at <= now {
-        return Err(link_expired());
+        return Err(link_expired(LinkKind::Confirm));
     }
     let Some(user) = users::Entity::find_by_id(change.user_id).one(&txn).await? else {
-        return Err(link_unknown());
+        return Err(link_unknown(LinkKind::Confirm));
     };
     let taken_now = users::Entity::find()
         .filter(users::Column::EmailKey.eq(&change.new_email_key))
@@ -240,10 +279,7 @@ pub async fn confirm(
             Error::from(e)
         }
     })?;
-    email_changes::Entity::delete_many()
-        .filter(email_changes::Column::UserId.eq(user.id))
-        .exec(&txn)
-        .await?;
+    drop_pending_changes(&txn, user.id, &change.new_email_key).await?;
 
     let undo = tokens::random_token();
     email_reverts::ActiveModel {
@@ -313,14 +349,19 @@ pub async fn revert(
     now: Timestamp,
 ) -> Result<String> {
     let txn = db::begin_write(state.db()).await?;
-    let Some(revert) = find_revert(&txn, token).await? else {
-        return Err(link_unknown());
+    let Some(revert) = email_reverts::Entity::delete_many()
+        .filter(email_reverts::Column::TokenHash.eq(tokens::digest(token)))
+        .exec_with_returning(&txn)
+        .await?
+        .pop()
+    else {
+        return Err(link_unknown(LinkKind::Undo));
     };
     if revert.expires_at <= now {
-        return Err(link_expired());
+        return Err(link_expired(LinkKind::Undo));
     }
     let Some(user) = users::Entity::find_by_id(revert.user_id).one(&txn).await? else {
-        return Err(link_unknown());
+        return Err(link_unknown(LinkKind::Undo));
     };
     let taken = users::Entity::find()
         .filter(users::Column::EmailKey.eq(&revert.old_email_key))
@@ -329,13 +370,7 @@ pub async fn revert(
         .await?
         .is_some();
     if taken {
-        return Err(AppError::Conflict {
-            field: None,
-            message: "Another account now uses your old address, so it cannot be put back. Ask an \
-                      admin of your organisation for help."
-                .into(),
-        }
-        .into());
+        return Err(old_address_in_use());
     }
 
     users::ActiveModel {
@@ -349,16 +384,13 @@ pub async fn revert(
     .await
     .map_err(|e| {
         if db::is_unique_violation(&e) {
-            address_in_use()
+            old_address_in_use()
         } else {
             Error::from(e)
         }
     })?;
     sessions::revoke_all(&txn, user.id, None, EndReason::EmailRestored).await?;
-    email_changes::Entity::delete_many()
-        .filter(email_changes::Column::UserId.eq(user.id))
-        .exec(&txn)
-        .await?;
+    drop_pending_changes(&txn, user.id, &revert.old_email_key).await?;
     email_reverts::Entity::delete_many()
         .filter(email_reverts::Column::UserId.eq(user.id))
         .exec(&txn)
@@ -398,17 +430,36 @@ pub async fn cancel_all(db: &impl ConnectionTrait, user_id: i64) -> Result<(), s
     Ok(())
 }
 
-/// Deletes expired pending changes and undo links.
+/// Blanks the addresses of expired pending changes and undo links, and deletes them once
+/// [`EXPIRED_LINK_GRACE`] has passed since they expired. Returns how many were deleted.
 pub async fn delete_expired(
     db: &impl ConnectionTrait,
     now: Timestamp,
 ) -> Result<u64, sea_orm::DbErr> {
+    let forget_before = now.minus(EXPIRED_LINK_GRACE);
     let changes = email_changes::Entity::delete_many()
-        .filter(email_changes::Column::ExpiresAt.lte(now))
+        .filter(email_changes::Column::ExpiresAt.lte(forget_before))
         .exec(db)
         .await?;
     let reverts = email_reverts::Entity::delete_many()
+        .filter(email_reverts::Column::ExpiresAt.lte(forget_before))
+        .exec(db)
+        .await?;
+
+    // An expired link only needs its digest and expiry to explain itself.
+    email_changes::Entity::update_many()
+        .col_expr(email_changes::Column::NewEmail, Expr::value(""))
+        .col_expr(email_changes::Column::NewEmailKey, Expr::value(""))
+        .filter(email_changes::Column::ExpiresAt.lte(now))
+        .filter(email_changes::Column::NewEmail.ne(""))
+        .exec(db)
+        .await?;
+    email_reverts::Entity::update_many()
+        .col_expr(email_reverts::Column::OldEmail, Expr::value(""))
+        .col_expr(email_reverts::Column::OldEmailKey, Expr::value(""))
+        .col_expr(email_reverts::Column::NewEmail, Expr::value(""))
         .filter(email_reverts::Column::ExpiresAt.lte(now))
+        .filter(email_reverts::Column::OldEmail.ne(""))
         .exec(db)
         .await?;
     Ok(changes.rows_affected + reverts.rows_affected)
@@ -467,6 +518,25 @@ fn link_mail(
         .into_email(new_email, "Confirm your new ImportOps email address")
 }
 
+/// Drops the person's pending changes, and everyone's pending changes to the address the
+/// person now has: those could never complete, and their owners would keep seeing them as
+/// pending.
+async fn drop_pending_changes(
+    txn: &impl ConnectionTrait,
+    user_id: i64,
+    email_key: &str,
+) -> Result<(), sea_orm::DbErr> {
+    email_changes::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(email_changes::Column::UserId.eq(user_id))
+                .add(email_changes::Column::NewEmailKey.eq(email_key)),
+        )
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 async fn find_change(
     db: &impl ConnectionTrait,
     token: &str,
@@ -514,20 +584,30 @@ fn nothing_pending() -> Error {
     .into()
 }
 
-fn link_unknown() -> Error {
+/// The refusal of a link never issued, already used or replaced, saying what to do instead.
+fn link_unknown(kind: LinkKind) -> Error {
     AppError::Conflict {
         field: None,
-        message: "This link is no longer valid: it was already used, or a newer request replaced \
-                  it. Request a new one from Settings → Account."
-            .into(),
+        message: kind.unknown_message().into(),
     }
     .into()
 }
 
-fn link_expired() -> Error {
+/// The refusal of a link past its expiry, saying what to do instead.
+fn link_expired(kind: LinkKind) -> Error {
     AppError::Conflict {
         field: None,
-        message: "This link has expired. Request a new one from Settings → Account.".into(),
+        message: kind.expired_message().into(),
+    }
+    .into()
+}
+
+fn old_address_in_use() -> Error {
+    AppError::Conflict {
+        field: None,
+        message: "Another account now uses your old address, so it cannot be put back. Ask an \
+                  admin of your organisation for help."
+            .into(),
     }
     .into()
 }

@@ -1,7 +1,8 @@
 //! Periodic clean-up of rows that have outlived their purpose: expired sessions, idle rate
 //! limit windows, stale throttle counters, old security events, old sent or failed mail, and
-//! email-change links past their expiry.
-//! Every statement is an idempotent delete, so several server instances may run it at once.
+//! email-change links a week past their expiry (kept that long, with their addresses blanked,
+//! so an expired link can still say that it expired).
+//! Every statement is idempotent, so several server instances may run it at once.
 
 use super::{email_change, mail, rate_limit, security_events, sessions, state::AppState, throttle};
 use sea_orm::DbErr;

@@ -7,7 +7,7 @@
 use super::AuthCard;
 use crate::{
     api::{
-        ConfirmEmailChange, EmailLink, RevertEmailChange, inspect_email_change,
+        ConfirmEmailChange, EmailLink, LinkKind, RevertEmailChange, inspect_email_change,
         inspect_email_revert,
     },
     components::FormAlert,
@@ -52,7 +52,7 @@ pub fn ConfirmEmailPage() -> impl IntoView {
                                 </button>
                             </ActionForm>
                         }),
-                        Ok(other) => EitherOf4::C(view! { <DeadLink link=other/> }),
+                        Ok(other) => EitherOf4::C(view! { <DeadLink link=other kind=LinkKind::Confirm/> }),
                         Err(error) => EitherOf4::D(view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }),
                     }
                 })}
@@ -102,7 +102,7 @@ pub fn RevertEmailPage() -> impl IntoView {
                                 </button>
                             </ActionForm>
                         }),
-                        Ok(other) => EitherOf4::C(view! { <DeadLink link=other/> }),
+                        Ok(other) => EitherOf4::C(view! { <DeadLink link=other kind=LinkKind::Undo/> }),
                         Err(error) => EitherOf4::D(view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }),
                     }
                 })}
@@ -111,19 +111,20 @@ pub fn RevertEmailPage() -> impl IntoView {
     }
 }
 
-/// An expired or unusable link, and what to do next.
+/// An expired or unusable link, and what to do next. Whoever holds a dead undo link may be
+/// locked out of the account, so they are sent to sign in rather than to its settings.
 #[component]
-fn DeadLink(link: EmailLink) -> impl IntoView {
+fn DeadLink(link: EmailLink, kind: LinkKind) -> impl IntoView {
     let message = match link {
-        EmailLink::Expired => {
-            "This link has expired. You can request a new one from Settings → Account."
-        }
-        _ => {
-            "This link is no longer valid: it was already used, or a newer request replaced it. You can request a new one from Settings → Account."
-        }
+        EmailLink::Expired => kind.expired_message(),
+        _ => kind.unknown_message(),
+    };
+    let (href, label) = match kind {
+        LinkKind::Confirm => ("/settings/account", "Go to Settings → Account"),
+        LinkKind::Undo => ("/login", "Sign in"),
     };
     view! {
         <p class="alert alert-error" role="alert">{message}</p>
-        <p><a class="button" href="/settings/account">"Go to Settings → Account"</a></p>
+        <p><a class="button" href=href>{label}</a></p>
     }
 }

@@ -20,8 +20,10 @@
 //! The message is then a row in the `outbox` table if and only if the change committed. The
 //! [`Mailer`] (one task per server instance) claims due rows so that several instances on
 //! one database never send the same row at the same time, sends them through the configured
-//! [`MailTransport`], and on failure tries again after a growing delay ([`Backoff`]) until
-//! [`MailSettings::max_attempts`], when it gives up and logs an error.
+//! [`MailTransport`], and on a passing failure (the relay unreachable, a 4xx reply) tries
+//! again after a growing delay ([`Backoff`]) until [`MailSettings::max_attempts`], when it
+//! gives up and logs an error. A permanent refusal of the message (a 5xx reply other than
+//! to our own credentials) is given up at once.
 //!
 //! Delivery is at least once, not exactly once: an instance that dies after the relay
 //! accepted a message but before recording it leaves a claim that runs out, and the message

@@ -6,6 +6,7 @@ use crate::backend::{clock::Timestamp, entities::outbox};
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, MultiPart},
+    transport::smtp::response::Category,
 };
 use std::{
     path::{Path, PathBuf},
@@ -246,6 +247,37 @@ pub(super) fn compose(
         .map_err(|e| format!("the message cannot be built: {e}"))
 }
 
+/// Why a message did not leave.
+pub(super) struct NotSent {
+    /// Trying again cannot help: the relay refused this message for good.
+    pub permanent: bool,
+    /// What went wrong, with addresses removed (see [`redact`]).
+    pub cause: String,
+}
+
+impl NotSent {
+    /// Keeps lettre's reading of the relay's reply: a 5xx reply is a refusal for good (an
+    /// unknown mailbox, a message the relay will never take), anything else may pass later.
+    /// Authentication replies (53x) are the exception: they come from our configuration, not
+    /// from the message, and once an operator fixes the credentials the queue must still go.
+    fn smtp(error: &lettre::transport::smtp::Error) -> Self {
+        let authentication = error
+            .status()
+            .is_some_and(|code| code.category == Category::Unspecified3);
+        NotSent {
+            permanent: error.is_permanent() && !authentication,
+            cause: redact(&error.to_string()),
+        }
+    }
+
+    fn file(error: &lettre::transport::file::Error) -> Self {
+        NotSent {
+            permanent: false,
+            cause: redact(&error.to_string()),
+        }
+    }
+}
+
 /// What happened to a message that left.
 pub(super) enum Delivered {
     /// The relay accepted it.
@@ -289,18 +321,18 @@ impl Outgoing {
         }
     }
 
-    pub(super) async fn send(&self, message: Message) -> Result<Delivered, String> {
+    pub(super) async fn send(&self, message: Message) -> Result<Delivered, NotSent> {
         match self {
             Outgoing::Smtp(smtp) => smtp
                 .send(message)
                 .await
                 .map(|_| Delivered::Relayed)
-                .map_err(|e| e.to_string()),
+                .map_err(|e| NotSent::smtp(&e)),
             Outgoing::Folder { folder, files } => files
                 .send(message)
                 .await
                 .map(|id| Delivered::Written(folder.join(format!("{id}.eml"))))
-                .map_err(|e| e.to_string()),
+                .map_err(|e| NotSent::file(&e)),
         }
     }
 

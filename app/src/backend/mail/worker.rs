@@ -2,7 +2,7 @@
 
 use super::{
     MailSettings, outbox,
-    transport::{Delivered, Outgoing, compose, redact},
+    transport::{Delivered, NotSent, Outgoing, compose},
 };
 use crate::backend::{clock::Timestamp, entities::outbox::Model as Queued, state::AppState};
 use sea_orm::DbErr;
@@ -154,7 +154,11 @@ impl Mailer {
         let timeout = self.settings.send_timeout;
         match tokio::time::timeout(timeout, self.outgoing.send(email)).await {
             Ok(Ok(delivered)) => Ok(delivered),
-            Ok(Err(error)) => Err(Failure::Retry(redact(&error))),
+            Ok(Err(NotSent {
+                permanent: true,
+                cause,
+            })) => Err(Failure::Final(cause)),
+            Ok(Err(NotSent { cause, .. })) => Err(Failure::Retry(cause)),
             Err(_) => Err(Failure::Retry(format!(
                 "no answer within {} seconds",
                 timeout.as_secs()
