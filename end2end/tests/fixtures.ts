@@ -79,6 +79,8 @@ export async function signUp(page: Page, person: Person) {
   await page.getByLabel("Organisation name").fill(person.organisation);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/settings\/account$/);
+  // The account page is a new document: a click before its script takes over is lost.
+  await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
 }
 
 export async function signIn(page: Page, email: string, password: string) {
