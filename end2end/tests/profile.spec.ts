@@ -86,7 +86,8 @@ test("upload an avatar: square preview first, real progress, then the new avatar
   const progress = page.getByRole("progressbar", { name: "Uploading avatar" });
   await expect(progress).toBeVisible();
   for (let i = 0; i < 20 && (await progress.count()) > 0; i++) {
-    const value = await progress.getAttribute("value").catch(() => null);
+    // The bar may go away between the two calls: don't wait for it to come back.
+    const value = await progress.getAttribute("value", { timeout: 200 }).catch(() => null);
     if (value !== null) seen.push(Number(value));
     await page.waitForTimeout(100);
   }
