@@ -16,6 +16,7 @@ db_tests!(
     sessions_are_listed_and_can_be_signed_out,
     security_activity_is_paginated_and_private,
     strength_feedback_explains_the_policy,
+    security_activity_outlives_ninety_days,
 );
 
 const NEW: &str = "violet submarine at dawn";
@@ -451,4 +452,26 @@ async fn strength_feedback_explains_the_policy(app: TestApp) {
         .unwrap();
     assert!(strong["score"].as_u64().unwrap() >= 3, "{strong}");
     assert_eq!(strong["problem"], Value::Null);
+}
+
+async fn security_activity_outlives_ninety_days(app: TestApp) {
+    let person = Person::new();
+    app.signed_up(&person).await;
+    let created = "security_events WHERE kind = 'account_created'";
+    let day = Duration::from_secs(24 * 60 * 60);
+
+    // The clean-up that runs every few minutes leaves a season's activity alone...
+    app.clock.advance(day * 100);
+    app::backend::maintenance::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(app.count(created).await, 1);
+
+    // ...and forgets it after the retention period, which is well over 90 days.
+    app.clock
+        .advance(app::backend::security_events::RETENTION - day * 99);
+    app::backend::maintenance::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(app.count(created).await, 0);
 }
