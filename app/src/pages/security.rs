@@ -140,7 +140,7 @@ pub fn PasswordSection() -> impl IntoView {
                         error=field_error("new_password")
                         on_input=on_new_password
                     />
-                    <StrengthMeter feedback/>
+                    <StrengthMeter feedback shown=field_error("new_password")/>
                     <Field
                         label="Confirm new password"
                         name="confirm_password"
@@ -179,10 +179,20 @@ pub fn PasswordSection() -> impl IntoView {
     }
 }
 
-/// The strength meter under "New password".
+/// The strength meter under "New password". Its advice is left out while the field already
+/// shows the same words as the server's refusal.
 #[component]
-fn StrengthMeter(feedback: RwSignal<Option<PasswordFeedback>>) -> impl IntoView {
+fn StrengthMeter(
+    feedback: RwSignal<Option<PasswordFeedback>>,
+    shown: Signal<Option<String>>,
+) -> impl IntoView {
     let score = move || feedback.get().map_or(0, |f| f.score);
+    let advice = move || {
+        feedback
+            .get()
+            .and_then(|f| f.problem)
+            .filter(|problem| shown.get().as_ref() != Some(problem))
+    };
     view! {
         <div class="strength" aria-live="polite">
             <meter
@@ -197,7 +207,7 @@ fn StrengthMeter(feedback: RwSignal<Option<PasswordFeedback>>) -> impl IntoView 
             <span class="strength-verdict">
                 {move || feedback.get().map(|f| f.verdict).filter(|v| !v.is_empty()).map(|v| format!("Strength: {v}"))}
             </span>
-            <p class="field-hint">{move || feedback.get().and_then(|f| f.problem)}</p>
+            <p class="field-hint">{advice}</p>
         </div>
     }
 }
