@@ -8,7 +8,7 @@ use app::backend::maintenance;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::{sync::Arc, time::Duration};
-use support::{Browser, DbFlavor, Person, TestApp, error_body, smtp::Received};
+use support::{Browser, Person, TestApp, error_body, smtp::Received};
 use tokio::sync::Barrier;
 
 db_tests!(
@@ -615,11 +615,7 @@ async fn a_confirmed_address_ends_other_peoples_pending_changes_to_it(app: TestA
 }
 
 async fn racing_requests_resends_and_cancels_all_get_an_answer(app: TestApp) {
-    let flavor = if app.database.schema.is_some() {
-        DbFlavor::Postgres
-    } else {
-        DbFlavor::Sqlite
-    };
+    let flavor = app.flavor();
     drop(app);
     let app = TestApp::start_with(flavor, |settings| {
         settings.email_change_mail_rate.max = 1000;

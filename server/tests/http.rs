@@ -140,11 +140,7 @@ async fn api_answers_are_never_cached(app: TestApp) {
 }
 
 async fn https_public_urls_harden_cookies_and_add_hsts(app: TestApp) {
-    let flavor = if app.database.schema.is_some() {
-        support::DbFlavor::Postgres
-    } else {
-        support::DbFlavor::Sqlite
-    };
+    let flavor = app.flavor();
     drop(app);
     let app = TestApp::start_with(flavor, |settings| {
         settings.public_url =

@@ -14,6 +14,7 @@ db_tests!(
     bad_uploads_are_refused_and_the_old_avatar_stays,
     replacing_deletes_the_old_picture_and_removing_returns_to_initials,
     uploads_need_a_session_and_this_site,
+    the_limits_and_the_time_limit_come_from_the_settings,
 );
 
 async fn names_are_trimmed_validated_and_nothing_else_changes(app: TestApp) {
@@ -391,4 +392,45 @@ fn png_header_only(width: u32, height: u32) -> Vec<u8> {
     chunk(&mut out, b"IHDR", &header);
     chunk(&mut out, b"IEND", &[]);
     out
+}
+
+async fn the_limits_and_the_time_limit_come_from_the_settings(app: TestApp) {
+    let flavor = app.flavor();
+    drop(app);
+
+    // Smaller dimensions than the default: the refusal names the configured ones.
+    let app = TestApp::start_with(flavor, |settings| {
+        settings.avatar_limits.max_width = 100;
+        settings.avatar_limits.max_height = 100;
+    })
+    .await
+    .expect("database");
+    let browser = app.signed_up(&Person::new()).await;
+    let response = upload(&browser, "wide.png", png_with_alpha(200, 50)).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = error_body(response).await.to_string();
+    assert!(
+        body.contains("That image is 200x50 pixels. Use one of at most 100x100 pixels."),
+        "{body}"
+    );
+    assert_eq!(
+        upload(&browser, "small.png", png_with_alpha(100, 100))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    drop(app);
+
+    // No time at all to make the picture: refused with the reason, nothing stored.
+    let app = TestApp::start_with(flavor, |settings| {
+        settings.avatar_processing_timeout = std::time::Duration::ZERO;
+    })
+    .await
+    .expect("database");
+    let browser = app.signed_up(&Person::new()).await;
+    let response = upload(&browser, "photo.png", png_with_alpha(64, 64)).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = error_body(response).await.to_string();
+    assert!(body.contains("took too long to process"), "{body}");
+    assert_eq!(app.count("avatars").await, 0);
 }

@@ -26,13 +26,10 @@ use sea_orm::{
     sea_query::OnConflict,
 };
 use sha2::{Digest, Sha256};
-use std::{panic::AssertUnwindSafe, time::Duration};
+use std::panic::AssertUnwindSafe;
 
 /// The largest upload accepted, checked while the body streams in.
 pub const MAX_UPLOAD_BYTES: usize = crate::validation::AVATAR_MAX_BYTES;
-
-/// How long one image may take to process before the upload is refused.
-const PROCESSING_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The path at which a picture with this hash is served (forever cacheable).
 pub fn avatar_url(hash: &str) -> String {
@@ -220,18 +217,17 @@ async fn process(state: &AppState, upload: Vec<u8>) -> Result<Vec<u8>> {
     // Waiting for a slot counts against the time limit too, so a queue of uploads (each
     // holding its bytes) drains instead of growing without bound.
     let permits = state.image_permits().clone();
+    let limits = state.settings().avatar_limits.clone();
     let work = async move {
         let permit = permits.acquire_owned().await.map_err(Error::internal)?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                pipeline::make_avatar(&upload, &Limits::default())
-            }))
+            std::panic::catch_unwind(AssertUnwindSafe(|| pipeline::make_avatar(&upload, &limits)))
         })
         .await
         .map_err(Error::internal)
     };
-    match tokio::time::timeout(PROCESSING_TIMEOUT, work).await {
+    match tokio::time::timeout(state.settings().avatar_processing_timeout, work).await {
         Err(_elapsed) => {
             tracing::warn!("avatar processing timed out");
             Err(refusal("That image took too long to process. Try a smaller image.").into())
@@ -241,11 +237,13 @@ async fn process(state: &AppState, upload: Vec<u8>) -> Result<Vec<u8>> {
             tracing::warn!("avatar decoder panicked; upload refused");
             Err(refusal("That image could not be read. Try saving it again as JPEG or PNG.").into())
         }
-        Ok(Ok(Ok(result))) => result.map_err(|error| Error::App(explain(error))),
+        Ok(Ok(Ok(result))) => {
+            result.map_err(|error| Error::App(explain(error, &state.settings().avatar_limits)))
+        }
     }
 }
 
-fn explain(error: PipelineError) -> AppError {
+fn explain(error: PipelineError, limits: &Limits) -> AppError {
     match error {
         PipelineError::Unsupported => refusal("Use a JPEG, PNG, WebP or GIF image."),
         PipelineError::Corrupt => refusal(
@@ -253,7 +251,8 @@ fn explain(error: PipelineError) -> AppError {
              WebP or GIF image.",
         ),
         PipelineError::TooLarge { width, height } => refusal(format!(
-            "That image is {width}x{height} pixels. Use one of at most 8192x8192 pixels."
+            "That image is {width}x{height} pixels. Use one of at most {}x{} pixels.",
+            limits.max_width, limits.max_height
         )),
         PipelineError::TooMuchMemory => {
             refusal("That image is too large to process. Use a smaller one.")

@@ -112,6 +112,10 @@ pub struct Settings {
     pub sign_up_rate: RateLimit,
     /// Profile picture uploads per person.
     pub avatar_upload_rate: RateLimit,
+    /// What one uploaded picture may ask of the server before it is decoded.
+    pub avatar_limits: super::avatar::pipeline::Limits,
+    /// How long making one avatar may take, waiting for a free core included.
+    pub avatar_processing_timeout: Duration,
     /// How long after entering the password sensitive actions are allowed without asking
     /// for it again ("sudo mode").
     pub sudo_window: Duration,
@@ -151,6 +155,8 @@ impl Settings {
                 max: 30,
                 window: Duration::from_secs(60 * 60),
             },
+            avatar_limits: super::avatar::pipeline::Limits::default(),
+            avatar_processing_timeout: Duration::from_secs(15),
             sudo_window: Duration::from_secs(10 * 60),
             password_feedback_rate: RateLimit {
                 max: 300,

@@ -192,6 +192,15 @@ impl TestApp {
             .expect("client")
     }
 
+    /// The database this app runs on, to start another app on the same kind.
+    pub fn flavor(&self) -> DbFlavor {
+        if self.database.schema.is_some() {
+            DbFlavor::Postgres
+        } else {
+            DbFlavor::Sqlite
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
