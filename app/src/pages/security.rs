@@ -36,6 +36,19 @@ impl SecurityChanges {
     }
 }
 
+/// Runs `refetch` in the browser after each change recorded in `changes` (not for the
+/// count the page starts with). The lists' resources themselves depend on nothing new, so
+/// server rendering is unaffected.
+fn refetch_on_change(changes: SecurityChanges, refetch: impl Fn() + 'static) {
+    Effect::new(move |previous: Option<u64>| {
+        let now = changes.track();
+        if previous.is_some_and(|previous| previous != now) {
+            refetch();
+        }
+        now
+    });
+}
+
 /// "Change password": current password, new password twice, "Save".
 #[component]
 pub fn PasswordSection() -> impl IntoView {
@@ -221,15 +234,10 @@ pub fn SessionsSection() -> impl IntoView {
     let sign_out_others = with_recent_password(revoke_others, "sessions");
     let changes = SecurityChanges::get();
     let sessions = Resource::new(
-        move || {
-            (
-                revoke.version().get(),
-                revoke_others.version().get(),
-                changes.track(),
-            )
-        },
+        move || (revoke.version().get(), revoke_others.version().get()),
         |_| list_sessions(),
     );
+    refetch_on_change(changes, move || sessions.refetch());
     // Signing a session out shows up in the activity list too.
     Effect::new(move |previous: Option<(usize, usize)>| {
         let now = (revoke.version().get(), revoke_others.version().get());
@@ -322,18 +330,15 @@ fn SessionRow(
 #[component]
 pub fn ActivitySection() -> impl IntoView {
     let changes = SecurityChanges::get();
-    let first = Resource::new(move || changes.track(), |_| security_activity(None));
+    let first = Resource::new(|| (), |_| security_activity(None));
     let more = ServerAction::<SecurityActivity>::new();
     let extra = RwSignal::new(Vec::<ActivityEntry>::new());
     let next = RwSignal::new(None::<Option<i64>>);
     // After a change the list starts again from the newest entry.
-    Effect::new(move |previous: Option<u64>| {
-        let now = changes.track();
-        if previous.is_some_and(|previous| previous != now) {
-            extra.set(Vec::new());
-            next.set(None);
-        }
-        now
+    refetch_on_change(changes, move || {
+        extra.set(Vec::new());
+        next.set(None);
+        first.refetch();
     });
     Effect::new(move |_| {
         if let Some(Ok(page)) = more.value().get() {
