@@ -6,7 +6,7 @@ mod support;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
-use support::{Person, TestApp, error_body, set_cookies};
+use support::{Person, TestApp, all_at_once, error_body, set_cookies};
 
 db_tests!(
     sign_up_creates_an_owner_and_signs_them_in,
@@ -379,20 +379,13 @@ async fn parallel_failures_are_all_counted(app: TestApp) {
     // together: the rest are told to wait. Every client is ready before any sends, and all
     // send at once.
     app.clock.advance(Duration::from_secs(24 * 60 * 60 + 1));
-    let start = std::sync::Arc::new(tokio::sync::Barrier::new(20));
     let browsers: Vec<_> = (0..20).map(|_| app.browser()).collect();
-    let attempts: Vec<_> = browsers
-        .into_iter()
-        .map(|browser| {
-            let email = person.email.clone();
-            let start = start.clone();
-            tokio::spawn(async move {
-                start.wait().await;
-                browser.sign_in(&email, "wrong in parallel").await.status()
-            })
-        })
-        .collect();
-    let statuses: Vec<StatusCode> = futures_collect(attempts.into_iter()).await;
+    let statuses = all_at_once(browsers.len(), |n| {
+        let browser = browsers[n].clone();
+        let email = person.email.clone();
+        async move { browser.sign_in(&email, "wrong in parallel").await.status() }
+    })
+    .await;
     let checked = statuses
         .iter()
         .filter(|s| **s == StatusCode::UNAUTHORIZED)

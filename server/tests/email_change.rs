@@ -7,9 +7,8 @@ mod support;
 use app::backend::maintenance;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::{sync::Arc, time::Duration};
-use support::{Browser, Person, TestApp, error_body, smtp::Received};
-use tokio::sync::Barrier;
+use std::time::Duration;
+use support::{Browser, Person, TestApp, all_at_once, error_body, smtp::Received};
 
 db_tests!(
     a_confirmed_change_moves_sign_in_to_the_new_address,
@@ -664,31 +663,6 @@ async fn racing_requests_resends_and_cancels_all_get_an_answer(app: TestApp) {
         );
         assert_eq!(browser.current_user().await["pending_email"], Value::Null);
     }
-}
-
-/// Runs `count` requests built by `make`, released together, and returns their outcomes in
-/// order.
-async fn all_at_once<F, T>(count: usize, make: impl Fn(usize) -> F) -> Vec<T>
-where
-    F: Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    let start = Arc::new(Barrier::new(count));
-    let tasks: Vec<_> = (0..count)
-        .map(|n| {
-            let request = make(n);
-            let start = start.clone();
-            tokio::spawn(async move {
-                start.wait().await;
-                request.await
-            })
-        })
-        .collect();
-    let mut outcomes = Vec::with_capacity(count);
-    for task in tasks {
-        outcomes.push(task.await.expect("request task"));
-    }
-    outcomes
 }
 
 /// Changes the person's address to `new_email` through its link; returns the undo token

@@ -11,7 +11,7 @@ use app::backend::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{Browser, Person, TestApp, error_body};
+use support::{Browser, Person, TestApp, all_at_once, error_body};
 
 db_tests!(
     enrolment_then_every_sign_in_asks_for_a_code,
@@ -348,23 +348,15 @@ async fn a_burst_of_wrong_codes_is_throttled_like_a_sequence(app: TestApp) {
     app.clock.advance(Duration::from_secs(30));
     let device = half_signed_in(&app, &enrolled.person).await;
     let right = code(&app, &enrolled.secret);
-    // All sent at once, each on its own connection.
-    let start = std::sync::Arc::new(tokio::sync::Barrier::new(12));
-    let guesses: Vec<_> = (0..12)
+    let guesses: Vec<String> = (0..12)
         .map(|n| format!("{:06}", (right.parse::<u32>().unwrap() + 1 + n) % 1_000_000))
-        .map(|guess| {
-            let device = device.clone();
-            let start = start.clone();
-            tokio::spawn(async move {
-                start.wait().await;
-                verify(&device, &guess).await.status()
-            })
-        })
         .collect();
-    let mut statuses = Vec::new();
-    for guess in guesses {
-        statuses.push(guess.await.unwrap());
-    }
+    let statuses = all_at_once(guesses.len(), |n| {
+        let device = device.clone();
+        let guess = guesses[n].clone();
+        async move { verify(&device, &guess).await.status() }
+    })
+    .await;
     // Checked one at a time: three wrong codes count, then the rest must wait for the next
     // code, however many arrived together.
     let counted = statuses

@@ -364,3 +364,28 @@ pub fn set_cookies(response: &Response) -> Vec<String> {
         .filter_map(|v| v.to_str().ok().map(str::to_owned))
         .collect()
 }
+
+/// Runs `count` requests built by `make`, released together once every one is ready, and
+/// returns their outcomes in order: how the tests send a burst that really arrives at once.
+pub async fn all_at_once<F, T>(count: usize, make: impl Fn(usize) -> F) -> Vec<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let start = Arc::new(tokio::sync::Barrier::new(count));
+    let tasks: Vec<_> = (0..count)
+        .map(|n| {
+            let request = make(n);
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                request.await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(count);
+    for task in tasks {
+        outcomes.push(task.await.expect("request task"));
+    }
+    outcomes
+}
